@@ -14,7 +14,14 @@ from protocol.envelopes import (
     TelemetryBatch,
     TelemetryPoint,
 )
-from protocol.home import Coordinates, HomeManifest, ManifestError, PairedDevice, Resident, load_home
+from protocol.home import (
+    Coordinates,
+    HomeManifest,
+    ManifestError,
+    PairedDevice,
+    Resident,
+    load_home,
+)
 from protocol.readings import Reading, ReadingKind
 
 __all__ = [

@@ -98,7 +98,7 @@ class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     schema_version: Literal[1] = Field(
-        default=SCHEMA_VERSION, description="Version of this contract; bumped on breaking change."
+        default=1, description="Version of this contract; bumped on breaking change."
     )
 
 

@@ -31,7 +31,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
         if isinstance(node, yaml.MappingNode):
             nxt = next((v for k, v in node.value if getattr(k, "value", None) == str(part)), None)
             if nxt is None:
-                key = next((k for k, _ in node.value if getattr(k, "value", None) == str(part)), None)
+                key = next(
+                    (k for k, _ in node.value if getattr(k, "value", None) == str(part)), None
+                )
                 return key.start_mark.line + 1 if key is not None else line
             node = nxt
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):

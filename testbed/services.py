@@ -41,7 +41,9 @@ def _find(binary: str, *extra_dirs: str) -> str:
     raise ServiceError(f"{binary} not found on PATH; run `make bootstrap` (scripts/bootstrap.sh)")
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], name: str, timeout: float, log: Path) -> None:
+def _wait_port(
+    port: int, proc: subprocess.Popen[bytes], name: str, timeout: float, log: Path
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -85,7 +87,7 @@ class _Server:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=preexec,  # noqa: PLW1509 - drop root for postgres only
+            preexec_fn=preexec,
             start_new_session=True,
         )
         return self.proc
@@ -225,10 +227,12 @@ bind-address = "{HOST}:{rpc_port}"
         _wait_port(self.port, proc, "influxd", 30, self.log_path)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp:
-                    if resp.status == 204:
-                        return self
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp,
+            ):
+                if resp.status == 204:
+                    return self
             time.sleep(0.1)
         raise ServiceError(f"influxd at {self.url} did not answer /ping: {_tail(self.log_path)}")
 
@@ -247,7 +251,9 @@ class PostgresServer(_Server):
     @property
     def url(self) -> str:
         """SQLAlchemy async URL (asyncpg driver)."""
-        return f"postgresql+asyncpg://{self.user}:{self.password}@{HOST}:{self.port}/{self.database}"
+        return (
+            f"postgresql+asyncpg://{self.user}:{self.password}@{HOST}:{self.port}/{self.database}"
+        )
 
     def _bindir(self) -> str:
         for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
@@ -273,8 +279,17 @@ class PostgresServer(_Server):
                     os.chown(p, pw.pw_uid, pw.pw_gid)
             self._spawn(
                 [
-                    f"{bindir}/initdb", "-D", str(data), "-U", self.user, "-A", "scram-sha-256",
-                    f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync",
+                    f"{bindir}/initdb",
+                    "-D",
+                    str(data),
+                    "-U",
+                    self.user,
+                    "-A",
+                    "scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
                 ],
                 user=run_as,
             )
@@ -283,9 +298,23 @@ class PostgresServer(_Server):
                 raise ServiceError(f"initdb failed: {_tail(self.log_path)}")
         proc = self._spawn(
             [
-                f"{bindir}/postgres", "-D", str(data), "-p", str(self.port), "-h", HOST,
-                "-k", str(sock), "-c", "fsync=off", "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off", "-c", "max_connections=200",
+                f"{bindir}/postgres",
+                "-D",
+                str(data),
+                "-p",
+                str(self.port),
+                "-h",
+                HOST,
+                "-k",
+                str(sock),
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
             ],
             user=run_as,
         )
@@ -297,16 +326,39 @@ class PostgresServer(_Server):
         env = {**os.environ, "PGPASSWORD": self.password}
         for _ in range(50):
             res = subprocess.run(
-                [f"{bindir}/psql", "-h", HOST, "-p", str(self.port), "-U", self.user, "-d",
-                 "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{self.database}'"],
-                env=env, capture_output=True, text=True,
+                [
+                    f"{bindir}/psql",
+                    "-h",
+                    HOST,
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    self.user,
+                    "-d",
+                    "postgres",
+                    "-tAc",
+                    f"SELECT 1 FROM pg_database WHERE datname='{self.database}'",
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
             )
             if res.returncode == 0:
                 if res.stdout.strip() != "1":
                     subprocess.run(
-                        [f"{bindir}/createdb", "-h", HOST, "-p", str(self.port), "-U", self.user,
-                         self.database],
-                        env=env, check=True, capture_output=True,
+                        [
+                            f"{bindir}/createdb",
+                            "-h",
+                            HOST,
+                            "-p",
+                            str(self.port),
+                            "-U",
+                            self.user,
+                            self.database,
+                        ],
+                        env=env,
+                        check=True,
+                        capture_output=True,
                     )
                 return
             time.sleep(0.2)

@@ -98,7 +98,9 @@ class DetectorBank:
                 log.warning("detector %s rejected a reading: %s", det.type, exc)
             except Exception:
                 self.errors += 1
-                log.exception("detector %s failed on %s from %s", det.type, reading.kind, reading.device_id)
+                log.exception(
+                    "detector %s failed on %s from %s", det.type, reading.kind, reading.device_id
+                )
         return out
 
     def feed_many(self, readings: Sequence[Reading]) -> list[Detection]:
