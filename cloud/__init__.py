@@ -1,0 +1,1 @@
+"""The carewatch cloud service: ingest, storage, dispatch and notifications."""

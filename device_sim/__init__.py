@@ -1,0 +1,1 @@
+"""The carewatch device simulator: sensors, homes, scenarios and fleets over real MQTT."""
