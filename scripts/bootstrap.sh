@@ -30,8 +30,10 @@ fi
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
     echo "bootstrap: installing carewatch[dev] into $VENV"
-    "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-    "$VENV/bin/pip" install -q -e ".[dev]"
+    # pip warns about optional local mirrors that a machine may not have; keep real errors.
+    "$VENV/bin/pip" install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+    "$VENV/bin/pip" install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+    "$VENV/bin/python" -c "import fastapi, aiomqtt, scipy, twilio, pytest" || { echo "bootstrap: pip install failed" >&2; exit 1; }
     echo "$want" > "$STAMP"
 fi
 echo "bootstrap: ready"
