@@ -1,0 +1,1 @@
+"""The end-to-end demo: simulator → gateways → cloud → SMS and push, with a live timeline."""
