@@ -1,0 +1,60 @@
+"""What each paired device last said: last seen, battery, signal, latest values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from protocol import HomeManifest, Reading, ReadingKind
+
+ONLINE_FACTOR = 2.5  # a device is online if heard within this many heartbeat intervals
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """One paired device's latest state."""
+
+    device_id: str
+    profile: str
+    room: str
+    heartbeat_s: float
+    last_seen: float | None = None
+    messages: int = 0
+    battery: float | None = None
+    link_quality: float | None = None
+    values: dict[str, str] = field(default_factory=dict)
+
+
+class DeviceBoard:
+    """Latest state of every paired device of a home."""
+
+    def __init__(self, home: HomeManifest, heartbeat_s: dict[str, float]) -> None:
+        self.devices = {
+            d.device_id: DeviceState(
+                d.device_id, d.profile, d.room, heartbeat_s.get(d.device_id, 300.0)
+            )
+            for d in home.devices
+        }
+
+    def update(self, device_id: str, readings: list[Reading], received_at: float) -> None:
+        """Record a decoded message."""
+        dev = self.devices.get(device_id)
+        if dev is None:
+            return
+        dev.last_seen, dev.messages = received_at, dev.messages + 1
+        for r in readings:
+            if r.kind is ReadingKind.BATTERY and isinstance(r.value, int | float):
+                dev.battery = float(r.value)
+            elif r.kind is ReadingKind.LINK_QUALITY and isinstance(r.value, int | float):
+                dev.link_quality = float(r.value)
+            elif r.samples is not None:
+                dev.values[r.kind.value] = f"block[{len(r.samples)}]"
+            else:
+                dev.values[r.kind.value] = str(r.value)[:16]
+
+    def online(self, now: float) -> int:
+        """Devices heard within ONLINE_FACTOR heartbeat intervals."""
+        return sum(
+            1
+            for d in self.devices.values()
+            if d.last_seen is not None and now - d.last_seen <= ONLINE_FACTOR * d.heartbeat_s
+        )

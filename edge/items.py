@@ -1,0 +1,45 @@
+"""What flows between pipeline stages: frozen, slotted, small."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.detectors.base import Detection
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """One MQTT message as received (ingest → decode)."""
+
+    topic: str
+    payload: bytes
+    received_at: float  # wall clock, epoch seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Timers may fire: ``now`` is wall time or the simulator's time."""
+
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Someone moved in ``room`` at event time ``ts`` (for fall correlation)."""
+
+    ts: float
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A message that could not be used, and why."""
+
+    received_at: float
+    topic: str
+    device_id: str | None
+    reason: str
+    payload: bytes
+
+
+AlarmInput = Detection | Activity | Tick

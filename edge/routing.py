@@ -1,0 +1,74 @@
+"""Topic → paired device → profile, from one precomputed table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.devicelib import DeviceLibrary, DeviceProfile
+from protocol import HomeManifest, PairedDevice
+
+
+class UnknownProfileError(ValueError):
+    """A paired device names a profile the library does not have."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a topic's messages go: the paired device and its profile."""
+
+    device: PairedDevice
+    profile: DeviceProfile
+
+
+class Router:
+    """Subscriptions and per-topic routes for the paired devices of one home."""
+
+    def __init__(self, home: HomeManifest, library: DeviceLibrary, *, cache_size: int = 4096):
+        self.profiles: dict[str, DeviceProfile] = {}
+        self._paired: dict[tuple[str, str], PairedDevice] = {}
+        for dev in home.devices:
+            try:
+                prof = library.get(dev.profile)
+            except KeyError as exc:
+                raise UnknownProfileError(
+                    f"device {dev.device_id!r}: profile {dev.profile!r} is not in the library"
+                ) from exc
+            self.profiles[dev.profile] = prof
+            self._paired[(dev.profile, dev.device_id)] = dev
+        # One filter can serve several profiles (zigbee2mqtt/+); each is tried in turn.
+        self.by_filter: dict[str, list[DeviceProfile]] = {}
+        for prof in self.profiles.values():
+            self.by_filter.setdefault(prof.subscription(), []).append(prof)
+        self._cache: dict[str, Route | None] = {}
+        self._cache_size = cache_size
+
+    @property
+    def subscriptions(self) -> list[str]:
+        """MQTT filters covering every paired device."""
+        return sorted(self.by_filter)
+
+    def route(self, topic: str) -> Route | None:
+        """The paired device publishing on ``topic``, or None for an unknown device."""
+        if topic in self._cache:
+            return self._cache[topic]
+        found: Route | None = None
+        for profile_id, prof in self.profiles.items():
+            device_id = prof.device_id_from_topic(topic)
+            if device_id is None:
+                continue
+            dev = self._paired.get((profile_id, device_id))
+            if dev is not None:
+                found = Route(dev, prof)
+                break
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[topic] = found
+        return found
+
+    def device_id_guess(self, topic: str) -> str | None:
+        """A device id some known profile reads from ``topic`` (for quarantine rows)."""
+        for prof in self.profiles.values():
+            device_id = prof.device_id_from_topic(topic)
+            if device_id is not None:
+                return device_id
+        return None

@@ -1,0 +1,280 @@
+"""The pipeline stages after ingest: decode → detect → alarms → outbox, and the ticker.
+
+Queue policies when full: raw, readings and detections make the producer wait (alarm
+material is never dropped); into the outbox, alarms and updates wait, while telemetry
+batches and quarantine rows are dropped and counted. One bad item is logged and counted;
+it never stops a stage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from edge.alarms import AlarmManager, Envelope
+from edge.clock import ClockError, SimClock
+from edge.detectors.base import DetectorBank
+from edge.devicestatus import DeviceBoard
+from edge.items import Activity, AlarmInput, Quarantined, RawMessage, Tick
+from edge.outbox import Outbox, Record
+from edge.routing import Router
+from edge.telemetry import TelemetryAggregator
+from protocol import Reading, ReadingKind
+from protocol.topics import CLOCK_TOPIC
+
+log = logging.getLogger(__name__)
+
+ACTIVITY_KINDS = frozenset({ReadingKind.MOTION, ReadingKind.PRESENCE, ReadingKind.DOOR_OPEN})
+WRITE_BATCH = 256
+
+
+@dataclass(slots=True)
+class Counters:
+    """Pipeline counters, reported in the heartbeat and by the bench."""
+
+    messages: int = 0
+    readings: int = 0
+    quarantined: int = 0
+    quarantine_dropped: int = 0
+    telemetry_dropped: int = 0
+    detections: int = 0
+    envelopes: int = 0
+    ticks: int = 0
+    ticks_skipped: int = 0
+    stage_errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Queues:
+    """The bounded queues between stages."""
+
+    raw: asyncio.Queue[RawMessage]
+    readings: asyncio.Queue[Reading | Tick]
+    detections: asyncio.Queue[AlarmInput]
+    records: asyncio.Queue[Record]
+
+    def depths(self) -> dict[str, int]:
+        """Current depth of each queue."""
+        return {
+            "raw": self.raw.qsize(),
+            "readings": self.readings.qsize(),
+            "detections": self.detections.qsize(),
+            "records": self.records.qsize(),
+        }
+
+    def empty(self) -> bool:
+        """True when nothing is in flight between stages."""
+        return not any(self.depths().values())
+
+
+def _truncate(payload: bytes, n: int = 80) -> bytes:
+    return payload if len(payload) <= n else payload[:n] + b"..."
+
+
+class Stages:
+    """Decode, detect, alarms, outbox writer and ticker of one gateway."""
+
+    def __init__(
+        self,
+        *,
+        queues: Queues,
+        router: Router,
+        decode_errors: tuple[type[Exception], ...],
+        bank: DetectorBank,
+        alarms: AlarmManager,
+        telemetry: TelemetryAggregator,
+        outbox: Outbox,
+        board: DeviceBoard,
+        sim_clock: SimClock | None,
+        tick_s: float,
+        on_commit: asyncio.Event,
+    ) -> None:
+        self.q = queues
+        self.router = router
+        self.decode_errors = decode_errors
+        self.bank = bank
+        self.alarms = alarms
+        self.telemetry = telemetry
+        self.outbox = outbox
+        self.board = board
+        self.sim_clock = sim_clock
+        self.tick_s = tick_s
+        self.on_commit = on_commit
+        self.counters = Counters()
+        self.last_event_ts = 0.0
+
+    def _error(self, stage: str) -> None:
+        errors = self.counters.stage_errors
+        errors[stage] = errors.get(stage, 0) + 1
+
+    def _quarantine(self, item: Quarantined) -> None:
+        self.counters.quarantined += 1
+        log.warning(
+            "quarantined topic=%s device=%s reason=%s payload=%r",
+            item.topic,
+            item.device_id,
+            item.reason[:200],
+            _truncate(item.payload),
+        )
+        try:
+            self.q.records.put_nowait(item)
+        except asyncio.QueueFull:
+            self.counters.quarantine_dropped += 1
+
+    # -- decode -------------------------------------------------------------------------
+
+    async def decode(self) -> None:
+        """raw → readings: route by topic, decode, quarantine what does not fit."""
+        while True:
+            msg = await self.q.raw.get()
+            try:
+                readings = self.decode_one(msg)
+            except Exception:
+                self._error("decode")
+                log.exception("decode stage failed topic=%s", msg.topic)
+                continue
+            for r in readings:
+                await self.q.readings.put(r)
+
+    def decode_one(self, msg: RawMessage) -> list[Reading]:
+        """Readings of one message ([] when it went to quarantine or was a clock message)."""
+        self.counters.messages += 1
+        if msg.topic == CLOCK_TOPIC:
+            if self.sim_clock is not None:
+                try:
+                    self.sim_clock.update(msg.payload, topic=msg.topic)
+                except ClockError as exc:
+                    self._quarantine(
+                        Quarantined(msg.received_at, msg.topic, None, str(exc), msg.payload)
+                    )
+            return []
+        route = self.router.route(msg.topic)
+        if route is None:
+            device_id = self.router.device_id_guess(msg.topic)
+            reason = f"unknown device {device_id!r}" if device_id else "no paired device's topic"
+            self._quarantine(
+                Quarantined(msg.received_at, msg.topic, device_id, reason, msg.payload)
+            )
+            return []
+        try:
+            readings = route.profile.decode(msg.topic, msg.payload, received_at=msg.received_at)
+        except self.decode_errors as exc:
+            reason = f"profile {route.device.profile}: {type(exc).__name__}: {exc}"
+            self._quarantine(
+                Quarantined(msg.received_at, msg.topic, route.device.device_id, reason, msg.payload)
+            )
+            return []
+        self.board.update(route.device.device_id, readings, msg.received_at)
+        self.counters.readings += len(readings)
+        return readings
+
+    # -- detect -------------------------------------------------------------------------
+
+    async def detect(self) -> None:
+        """readings → detections, telemetry aggregates; ticks fire the timers."""
+        while True:
+            item = await self.q.readings.get()
+            try:
+                out = self.detect_one(item)
+            except Exception:
+                self._error("detect")
+                log.exception("detect stage failed on %s", type(item).__name__)
+                continue
+            for x in out:
+                await self.q.detections.put(x)
+
+    def detect_one(self, item: Reading | Tick) -> list[AlarmInput]:
+        """What the alarm manager must see for one reading or tick."""
+        if isinstance(item, Tick):
+            out: list[AlarmInput] = list(self.bank.tick(item.now))
+            batch = self.telemetry.flush(item.now)
+            if batch is not None:
+                try:
+                    self.q.records.put_nowait(batch)
+                except asyncio.QueueFull:
+                    self.counters.telemetry_dropped += 1
+                    log.warning("telemetry batch dropped: outbox queue full")
+            out.append(item)
+            return out
+        self.last_event_ts = max(self.last_event_ts, item.ts)
+        detections: list[AlarmInput] = list(self.bank.feed(item))
+        self.counters.detections += len(detections)
+        self.telemetry.add(item)
+        if item.kind in ACTIVITY_KINDS and item.value is True:
+            room = self.board.devices[item.device_id].room
+            detections.append(Activity(item.ts, room))
+        return detections
+
+    # -- alarms -------------------------------------------------------------------------
+
+    async def alarm_stage(self) -> None:
+        """detections → alarm envelopes into the outbox queue (waits when full)."""
+        while True:
+            item = await self.q.detections.get()
+            try:
+                envelopes: list[Envelope] = self.alarms.handle(item)
+            except Exception:
+                self._error("alarms")
+                log.exception("alarm stage failed on %s", item)
+                continue
+            for env in envelopes:
+                self.counters.envelopes += 1
+                await self.q.records.put(env)
+
+    # -- outbox -------------------------------------------------------------------------
+
+    async def outbox_writer(self) -> None:
+        """records → SQLite, group-committed; the uplink is woken after each commit."""
+        while True:
+            batch: list[Record] = [await self.q.records.get()]
+            while len(batch) < WRITE_BATCH and not self.q.records.empty():
+                batch.append(self.q.records.get_nowait())
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[Record]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self.outbox.write(batch)
+            except Exception as exc:  # disk full, I/O error: keep the batch, try again
+                self._error("outbox")
+                log.error(
+                    "outbox write failed n=%d error=%s retry_in=%.1fs", len(batch), exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self.on_commit.set()
+            return
+
+    async def flush_records(self) -> None:
+        """Write whatever is still queued for the outbox (shutdown)."""
+        batch: list[Record] = []
+        while not self.q.records.empty():
+            batch.append(self.q.records.get_nowait())
+        if batch:
+            await self._commit(batch)
+
+    # -- ticker -------------------------------------------------------------------------
+
+    def now(self) -> float | None:
+        """Timer time: the simulator's clock when following it, else the wall clock."""
+        if self.sim_clock is not None:
+            return self.sim_clock.now()
+        return time.time()
+
+    async def ticker(self) -> None:
+        """A Tick into the readings queue every tick (skipped and counted when full)."""
+        while True:
+            speed = self.sim_clock.speed if self.sim_clock is not None else 1.0
+            await asyncio.sleep(max(0.005, self.tick_s / speed))
+            now = self.now()
+            if now is None:
+                continue
+            try:
+                self.q.readings.put_nowait(Tick(now))
+                self.counters.ticks += 1
+            except asyncio.QueueFull:
+                self.counters.ticks_skipped += 1

@@ -1,0 +1,192 @@
+"""HTTPS to the cloud: drains the outbox in batches (critical alarms first), with backoff.
+
+Answers: 2xx with an IngestAck marks the acknowledged ids delivered and the rejected ones
+failed; 401/403 waits long (a bad credential does not fix itself); 408/429/5xx and
+network errors back off with jitter; another 4xx isolates the bad envelope by sending one
+at a time and keeps it in the outbox as failed with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from pydantic import ValidationError
+
+from edge.outbox import Outbox, Pending, Table, dumps_list
+from protocol import IngestAck
+from protocol.api import ALARM_UPDATES_PATH, ALARMS_PATH, TELEMETRY_PATH
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "carewatch-gateway"
+
+
+class UplinkError(RuntimeError):
+    """A request the cloud did not take; ``retry`` says whether trying again may help."""
+
+    def __init__(self, message: str, *, status: int | None, retry: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry = retry
+
+
+def make_client(base_url: str, credential: str | None, *, timeout_s: float) -> httpx.AsyncClient:
+    """An HTTP client for the cloud, carrying the gateway's bearer credential."""
+    headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
+    if credential:
+        headers["Authorization"] = f"Bearer {credential}"
+    return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout_s)
+
+
+async def post_json(client: httpx.AsyncClient, path: str, content: bytes) -> httpx.Response:
+    """POST a JSON body; raise UplinkError for anything but 2xx."""
+    try:
+        resp = await client.post(path, content=content)
+    except httpx.HTTPError as exc:
+        raise UplinkError(
+            f"POST {client.base_url}{path}: {type(exc).__name__}: {exc}", status=None, retry=True
+        ) from exc
+    if resp.is_success:
+        return resp
+    code = resp.status_code
+    where = f"POST {client.base_url}{path}: HTTP {code}: {resp.text[:300]}"
+    if code in (401, 403):
+        raise UplinkError(f"{where} (credential refused)", status=code, retry=False)
+    retry = code in (408, 425, 429) or code >= 500
+    raise UplinkError(where, status=code, retry=retry)
+
+
+def parse_ack(resp: httpx.Response, path: str) -> IngestAck:
+    """The IngestAck of a 2xx answer."""
+    try:
+        return IngestAck.model_validate_json(resp.content)
+    except ValidationError as exc:
+        raise UplinkError(
+            f"POST {path}: answer is not an IngestAck: {resp.text[:200]}", status=None, retry=True
+        ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One kind of envelope: its table, path and body key (None: the body is the envelope)."""
+
+    table: Table
+    path: str
+    key: str | None
+    fetch: Callable[[Outbox, int], list[Pending]]
+
+
+LANES = (
+    Lane("alarms", ALARMS_PATH, "alarms", Outbox.pending_alarms),
+    Lane("updates", ALARM_UPDATES_PATH, "updates", Outbox.pending_updates),
+    Lane("telemetry", TELEMETRY_PATH, None, lambda ob, _n: Outbox.pending_telemetry(ob, 1)),
+)
+
+
+class Uplink:
+    """Delivers the outbox to the cloud; ``wake`` is set when something new was committed."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: httpx.AsyncClient,
+        *,
+        batch_size: int,
+        backoff_min_s: float,
+        backoff_max_s: float,
+        auth_retry_s: float,
+        idle_s: float = 5.0,
+    ) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.batch_size = batch_size
+        self.backoff_min_s = backoff_min_s
+        self.backoff_max_s = backoff_max_s
+        self.auth_retry_s = auth_retry_s
+        self.idle_s = idle_s
+        self.wake = asyncio.Event()
+        self.failures = 0
+        self.delivered = 0
+        self.last_error: str | None = None
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        while True:
+            try:
+                sent = await self.drain_once()
+            except UplinkError as exc:
+                await self._back_off(exc)
+                continue
+            self.failures = 0
+            if not sent:
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=self.idle_s)
+                except TimeoutError:
+                    pass
+
+    async def drain_once(self) -> int:
+        """Send one batch of the most urgent lane with work; return how many were sent."""
+        for lane in LANES:
+            batch = lane.fetch(self.outbox, self.batch_size)
+            if batch:
+                await self._send(lane, batch)
+                return len(batch)
+        return 0
+
+    async def _send(self, lane: Lane, batch: list[Pending]) -> None:
+        body = dumps_list(lane.key, [p.body for p in batch]) if lane.key else batch[0].body.encode()
+        try:
+            resp = await post_json(self.client, lane.path, body)
+        except UplinkError as exc:
+            if exc.retry or exc.status in (401, 403):
+                self.outbox.note_attempt(lane.table, [p.id for p in batch], str(exc))
+                raise
+            if len(batch) > 1:
+                log.warning(
+                    "cloud refused a batch lane=%s size=%d; sending one by one",
+                    lane.table,
+                    len(batch),
+                )
+                for one in batch:
+                    await self._send(lane, [one])
+                return
+            log.error("cloud refused %s id=%s for good: %s", lane.table, batch[0].id, exc)
+            self.outbox.mark_failed(lane.table, {batch[0].id: str(exc)})
+            return
+        ack = parse_ack(resp, lane.path)
+        ok = ack.delivered()
+        ids = [p.id for p in batch]
+        self.outbox.mark_delivered(lane.table, [i for i in ids if i in ok])
+        rejected = {r.id: r.error for r in ack.rejected if r.id in ids}
+        if rejected:
+            log.error("cloud rejected lane=%s ids=%s", lane.table, rejected)
+            self.outbox.mark_failed(lane.table, rejected)
+        missing = [i for i in ids if i not in ok and i not in rejected]
+        self.delivered += len(ok)
+        self.last_error = None
+        log.debug("delivered lane=%s n=%d", lane.table, len(ok))
+        if missing:
+            self.outbox.note_attempt(lane.table, missing, "not in the cloud's answer")
+            raise UplinkError(
+                f"POST {lane.path}: answer left out {len(missing)} ids", status=None, retry=True
+            )
+
+    async def _back_off(self, exc: UplinkError) -> None:
+        self.failures += 1
+        self.last_error = str(exc)
+        if exc.status in (401, 403):
+            delay = self.auth_retry_s
+            log.error("cloud refused the gateway credential; retry in %.0fs: %s", delay, exc)
+        else:
+            ceiling = min(self.backoff_max_s, self.backoff_min_s * 2 ** min(self.failures, 30))
+            delay = random.uniform(ceiling / 2, ceiling)
+            log.warning(
+                "uplink failed attempt=%d retry_in=%.1fs error=%s", self.failures, delay, exc
+            )
+        await asyncio.sleep(delay)
