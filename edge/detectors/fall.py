@@ -1,0 +1,445 @@
+"""Fall from a wrist or waist accelerometer.
+
+Pipeline, ObsPy/river style, each step on whole blocks:
+1. resample the (possibly irregular, gappy) samples onto a fixed grid (``Resampler``);
+2. gravity by a low-pass filter whose state is carried across blocks (``sosfilt`` + ``zi``);
+3. characteristic function: acceleration magnitude (a saturated axis makes it a lower bound,
+   and the time spent saturated becomes a feature);
+4. on/off hysteresis trigger; the peak of each triggered event is an impact candidate;
+5. once ``post_s`` seconds after the impact have arrived, a dozen features (free fall before,
+   impact, jerk, posture change, stillness after, repetitiveness) are scored by a logistic
+   model whose weights ship in ``data/fall_<placement>.json`` (``bench/train_fall.py``);
+6. threshold (scoring is kept apart from thresholding) and a refractory period.
+
+A candidate whose post-impact window never completes (the stream stopped) is scored on what
+arrived once ``flush_after_s`` passes on ``tick`` or a gap restarts the stream.
+A ``cancel`` reading from the resident ends the open fall alarms (inactive detection).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from scipy import signal as sps
+
+from edge.detectors.base import Detection, Detector, DetectorInputError
+from edge.detectors.signal import (
+    F64,
+    Resampler,
+    accel_block,
+    finite_or_none,
+    hysteresis,
+    none_to,
+    scalar_series,
+)
+from protocol import AlarmKind, Reading, ReadingKind
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+FEATURES: tuple[str, ...] = (
+    "peak_g",
+    "free_fall_min_g",
+    "pre_std_g",
+    "post_std_g",
+    "post_dev_g",
+    "tilt_deg",
+    "above_s",
+    "impacts",
+    "log_jerk",
+    "saturated_s",
+    "impact_area",
+    "post_dyn_g",
+    "pre_dyn_g",
+)
+
+
+class FallConfig(BaseModel):
+    """Fall detector for one accelerometer device."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["fall"] = Field(default="fall", title="Type", description="Detector type.")
+    enabled: bool = Field(default=True, title="Enabled", description="Run this detector.")
+    placement: Literal["wrist", "waist"] = Field(
+        default="wrist", title="Placement", description="Where the device is worn."
+    )
+    rate_hz: float = Field(
+        default=50.0, gt=5, le=400, title="Rate", description="Processing rate, Hz."
+    )
+    max_gap_s: float = Field(
+        default=1.0, gt=0, title="Max gap", description="A longer gap restarts the stream, s."
+    )
+    gravity_hz: float = Field(
+        default=0.5, gt=0, title="Gravity cut-off", description="Low-pass for gravity, Hz."
+    )
+    on_g: float = Field(
+        default=2.0, gt=1, title="Trigger on", description="Magnitude that opens an event, g."
+    )
+    off_g: float = Field(
+        default=1.5, gt=0, title="Trigger off", description="Magnitude that closes it, g."
+    )
+    max_event_s: float = Field(
+        default=2.0, gt=0, title="Max event", description="Longest trigger event, s."
+    )
+    merge_s: float = Field(
+        default=1.5, ge=0, title="Merge", description="Candidates closer than this merge, s."
+    )
+    pre_s: float = Field(
+        default=2.5, gt=1, title="Pre window", description="Context before the impact, s."
+    )
+    post_s: float = Field(
+        default=2.0, gt=1, title="Post window", description="Context after the impact, s."
+    )
+    min_post_s: float = Field(
+        default=0.6, gt=0, title="Min post", description="Least post-impact data to score, s."
+    )
+    flush_after_s: float = Field(
+        default=5.0, gt=0, title="Flush", description="Score a candidate after this silence, s."
+    )
+    clip_g: float = Field(
+        default=3.9, gt=1, title="Clip", description="Axis value counted as saturated, g."
+    )
+    refractory_s: float = Field(
+        default=10.0, ge=0, title="Refractory", description="No second alarm within this, s."
+    )
+    cancel_window_s: float = Field(
+        default=900.0, ge=0, title="Cancel window", description="A cancel ends falls this recent."
+    )
+    weights: str | None = Field(
+        default=None,
+        title="Weights",
+        description="Model file (JSON); default: the shipped data/fall_<placement>.json.",
+    )
+    threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        title="Threshold",
+        description="Score that raises an alarm; default: the model file's.",
+    )
+
+
+def waist_defaults() -> FallConfig:
+    """The waist/pendant configuration the gateway runs."""
+    return FallConfig(placement="waist", on_g=1.8, off_g=1.3, clip_g=15.5, post_s=2.5)
+
+
+class FallModel:
+    """Standardized logistic regression over ``FEATURES``; weights from a JSON file."""
+
+    def __init__(self, data: dict[str, Any], source: str) -> None:
+        names = tuple(data.get("features", ()))
+        if names != FEATURES:
+            raise ValueError(f"fall model {source}: features {names} do not match {FEATURES}")
+        self.mean = np.asarray(data["mean"], dtype=np.float64)
+        self.scale = np.asarray(data["scale"], dtype=np.float64)
+        self.coef = np.asarray(data["coef"], dtype=np.float64)
+        self.intercept = float(data["intercept"])
+        self.threshold = float(data["threshold"])
+        self.source = source
+
+    def score(self, feats: F64) -> F64:
+        """Fall probability of each feature row, in [0, 1]."""
+        z = (np.atleast_2d(feats) - self.mean) / self.scale
+        return 1.0 / (1.0 + np.exp(-(z @ self.coef + self.intercept)))
+
+
+@lru_cache(maxsize=8)
+def load_model(path: str) -> FallModel:
+    """Load (once) a fall model file; a bad file raises ValueError naming it."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return FallModel(data, path)
+    except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"fall model {path}: cannot load: {exc}") from exc
+
+
+def model_path(cfg: FallConfig) -> str:
+    """Weights file for a configuration."""
+    return cfg.weights or str(DATA_DIR / f"fall_{cfg.placement}.json")
+
+
+def window_features(
+    mag: F64, xyz: F64, grav: F64, p: int, end: int, fs: float, cfg: FallConfig
+) -> F64:
+    """Feature vector (``FEATURES``) of the impact at index ``p``; data valid up to ``end``."""
+
+    def span(a: float, b: float) -> slice:
+        return slice(max(0, p + round(a * fs)), max(0, min(end, p + round(b * fs))))
+
+    def stat(x: F64, fn: str, default: float) -> float:
+        return float(getattr(np, fn)(x)) if len(x) else default
+
+    pre, ff, imp = span(-cfg.pre_s, -1.0), span(-1.0, 0.0), span(-1.0, 0.5)
+    post = span(1.0, cfg.post_s)
+    ctx = span(-cfg.pre_s, cfg.post_s)
+    g_pre = grav[pre].mean(axis=0) if pre.stop > pre.start else grav[max(0, p - 1)]
+    g_post = grav[post].mean(axis=0) if post.stop > post.start else grav[end - 1]
+    cos = float(np.dot(g_pre, g_post) / (np.linalg.norm(g_pre) * np.linalg.norm(g_post) + 1e-9))
+    dyn = np.linalg.norm(xyz - grav, axis=1)
+    c = mag[ctx] >= cfg.on_g
+    jerk = np.abs(np.diff(xyz[imp], axis=0)).max() * fs if imp.stop - imp.start > 1 else 0.0
+    return np.array(
+        [
+            mag[p],
+            stat(mag[ff], "min", 1.0),
+            stat(mag[pre], "std", 0.0),
+            stat(mag[post], "std", 0.0),
+            abs(stat(mag[post], "mean", 1.0) - 1.0),
+            math.degrees(math.acos(max(-1.0, min(1.0, cos)))),
+            float(c.sum()) / fs,
+            float(np.count_nonzero(c[1:] & ~c[:-1]) + int(c[0]) if len(c) else 0),
+            math.log1p(jerk),
+            float((np.abs(xyz[imp]) >= cfg.clip_g).any(axis=1).sum()) / fs,
+            float(np.abs(mag[imp] - 1.0).sum()) / fs,
+            stat(dyn[post], "mean", 0.0),
+            stat(dyn[pre], "mean", 0.0),
+        ]
+    )
+
+
+class FallDetector(Detector):
+    """Impact candidates from an accelerometer, confirmed by a learned score."""
+
+    type: ClassVar[str] = "fall"
+    kinds: ClassVar[frozenset[ReadingKind]] = frozenset({ReadingKind.ACCEL, ReadingKind.CANCEL})
+
+    def __init__(
+        self,
+        config: FallConfig | None = None,
+        *,
+        device_id: str | None = None,
+        room: str | None = None,
+        model: FallModel | None = None,
+        observer: Callable[[float, F64, float], None] | None = None,
+    ) -> None:
+        """``model`` overrides the weights file; ``observer(ts, features, score)`` sees every
+        scored candidate (training and benches use it)."""
+        super().__init__(device_id=device_id, room=room)
+        self.cfg = config or FallConfig()
+        self.model = model or load_model(model_path(self.cfg))
+        self.observer = observer
+        self.threshold = (
+            self.cfg.threshold if self.cfg.threshold is not None else self.model.threshold
+        )
+        self.fs = self.cfg.rate_hz
+        self.sos = sps.butter(2, self.cfg.gravity_hz, fs=self.fs, output="sos")
+        self.keep = math.ceil(
+            (self.cfg.pre_s + self.cfg.post_s + self.cfg.max_event_s + 1) * self.fs
+        )
+        self.max_event = max(1, round(self.cfg.max_event_s * self.fs))
+        self.merge = round(self.cfg.merge_s * self.fs)
+        self.resampler = Resampler(self.fs, self.cfg.max_gap_s)
+        self._reset_stream()
+        self.last_alarm_t = -math.inf
+        self.open_falls: list[float] = []
+
+    def _reset_stream(self) -> None:
+        self.zi: F64 | None = None
+        self.base = 0  # absolute index of the first buffered sample
+        self.t = np.empty(0)
+        self.xyz = np.empty((0, 3))
+        self.grav = np.empty((0, 3))
+        self.active = False
+        self.event_start = 0
+        self.event_peak = -1
+        self.pending: list[int] = []  # absolute indices of impact peaks awaiting scoring
+
+    # -- streaming -----------------------------------------------------------------------
+
+    def feed(self, reading: Reading) -> list[Detection]:
+        """Consume an accel block or a cancel; return completed detections."""
+        if reading.kind == ReadingKind.CANCEL:
+            return self._cancel(reading)
+        if reading.kind != ReadingKind.ACCEL:
+            raise DetectorInputError(f"detector fall: cannot use {reading.kind} readings")
+        t, x = accel_block(reading, self.type)
+        out: list[Detection] = []
+        for grid, vals, restarted in self.resampler.feed(t, x):
+            if restarted:
+                out += self._flush()
+                self._reset_stream()
+            if len(grid):
+                out += self._process(grid, vals)
+        return out
+
+    def tick(self, now: float) -> list[Detection]:
+        """Score candidates whose stream went silent before their post window completed."""
+        if self.pending and now - self.resampler.last_t >= self.cfg.flush_after_s:
+            return self._flush()
+        return []
+
+    def _process(self, grid: F64, vals: F64) -> list[Detection]:
+        if self.zi is None:
+            self.zi = np.einsum("si,j->sij", sps.sosfilt_zi(self.sos), vals[0])
+        grav, self.zi = sps.sosfilt(self.sos, vals, axis=0, zi=self.zi)
+        n_old = len(self.t)
+        self.t = np.concatenate((self.t, grid))
+        self.xyz = np.vstack((self.xyz, vals))
+        self.grav = np.vstack((self.grav, grav))
+        mag = np.linalg.norm(vals, axis=1)
+        offset = self.base + n_old
+        was_active = self.active
+        events, self.active = hysteresis(mag, self.cfg.on_g, self.cfg.off_g, self.active)
+        full_mag = np.linalg.norm(self.xyz, axis=1)
+        for s, e in events:
+            if not (s == 0 and was_active):
+                self.event_start, self.event_peak = offset + s, -1
+            self._extend_event(full_mag, offset + e, closed=e < len(mag))
+        out = self._score_ready(full_mag, self.base + len(self.t), final=False)
+        drop = max(0, len(self.t) - self.keep)
+        if drop:
+            self.t, self.xyz, self.grav = self.t[drop:], self.xyz[drop:], self.grav[drop:]
+            self.base += drop
+        return out
+
+    def _extend_event(self, full_mag: F64, stop: int, *, closed: bool) -> None:
+        """Grow the open event to ``stop`` (absolute); one candidate per ``max_event`` piece."""
+        while True:
+            seg_end = min(stop, self.event_start + self.max_event)
+            lo, hi = self.event_start - self.base, seg_end - self.base
+            if hi > lo:
+                self.event_peak = self.base + lo + int(np.argmax(full_mag[lo:hi]))
+            if seg_end - self.event_start < self.max_event and not (closed and seg_end == stop):
+                return
+            if self.event_peak >= 0:
+                self._add_candidate(self.event_peak, full_mag)
+            self.event_start, self.event_peak = seg_end, -1
+            if seg_end >= stop:
+                return
+
+    def _add_candidate(self, peak: int, full_mag: F64) -> None:
+        if self.pending and peak - self.pending[-1] < self.merge:
+            if full_mag[peak - self.base] > full_mag[self.pending[-1] - self.base]:
+                self.pending[-1] = peak
+            return
+        self.pending.append(peak)
+
+    def _score_ready(self, full_mag: F64, end: int, *, final: bool) -> list[Detection]:
+        post = round(self.cfg.post_s * self.fs)
+        min_post = round(self.cfg.min_post_s * self.fs)
+        ready = [p for p in self.pending if p + post <= end or (final and p + min_post <= end)]
+        if final:
+            self.pending = []
+        else:
+            self.pending = [p for p in self.pending if p not in ready]
+        out: list[Detection] = []
+        for p in ready:
+            feats = window_features(
+                full_mag, self.xyz, self.grav, p - self.base, end - self.base, self.fs, self.cfg
+            )
+            score = float(self.model.score(feats)[0])
+            t_peak = float(self.t[p - self.base])
+            log.debug("fall candidate %s at %.2f score %.3f", self.device_id, t_peak, score)
+            if self.observer is not None:
+                self.observer(t_peak, feats, score)
+            if score < self.threshold or t_peak - self.last_alarm_t < self.cfg.refractory_s:
+                continue
+            self.last_alarm_t = t_peak
+            self.open_falls.append(t_peak)
+            decided = float(self.t[min(end, p + post) - self.base - 1])
+            out.append(self._detection(t_peak, score, feats, decided))
+        return out
+
+    def _flush(self) -> list[Detection]:
+        if not self.pending or not len(self.t):
+            self.pending = []
+            return []
+        full_mag = np.linalg.norm(self.xyz, axis=1)
+        return self._score_ready(full_mag, self.base + len(self.t), final=True)
+
+    def _detection(self, t_peak: float, score: float, feats: F64, decided: float) -> Detection:
+        f = dict(zip(FEATURES, feats.tolist(), strict=True))
+        summary = {
+            "peak_g": round(f["peak_g"], 3),
+            "tilt_deg": round(f["tilt_deg"], 1),
+            "post_std_g": round(f["post_std_g"], 3),
+            "score": round(score, 3),
+        }
+        return Detection(
+            kind=AlarmKind.FALL,
+            detector=self.type,
+            ts=t_peak,
+            device_id=self.device_id,
+            room=self.room,
+            score=score,
+            message=f"fall: impact {f['peak_g']:.1f} g, posture change {f['tilt_deg']:.0f} deg",
+            details={
+                "placement": self.cfg.placement,
+                "decided_at": decided,
+                **{k: round(v, 4) for k, v in f.items()},
+            },
+            evidence=(
+                {
+                    "device_id": self.device_id or "",
+                    "kind": str(ReadingKind.ACCEL),
+                    "ts": t_peak,
+                    "value": round(f["peak_g"], 3),
+                    "summary": summary,
+                },
+            ),
+        )
+
+    def _cancel(self, reading: Reading) -> list[Detection]:
+        _, v = scalar_series(reading, self.type)
+        if not len(v) or not v.any():
+            return []
+        ended = [t for t in self.open_falls if reading.ts - t <= self.cfg.cancel_window_s]
+        self.open_falls = []
+        return [
+            Detection(
+                kind=AlarmKind.FALL,
+                detector=self.type,
+                ts=reading.ts,
+                active=False,
+                device_id=self.device_id,
+                room=self.room,
+                message="fall cancelled by the resident",
+                details={"cancelled": True, "fall_ts": t},
+            )
+            for t in ended
+        ]
+
+    # -- state ---------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """JSON state: resampler, filter, buffered window, trigger and pending candidates."""
+        return {
+            "resampler": self.resampler.state(),
+            "zi": None if self.zi is None else self.zi.tolist(),
+            "base": self.base,
+            "t": self.t.tolist(),
+            "xyz": self.xyz.tolist(),
+            "grav": self.grav.tolist(),
+            "active": self.active,
+            "event_start": self.event_start,
+            "event_peak": self.event_peak,
+            "pending": list(self.pending),
+            "last_alarm_t": finite_or_none(self.last_alarm_t),
+            "open_falls": list(self.open_falls),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Resume from ``state()``."""
+        self.resampler.restore(state["resampler"])
+        self.zi = None if state["zi"] is None else np.asarray(state["zi"], dtype=np.float64)
+        self.base = int(state["base"])
+        self.t = np.asarray(state["t"], dtype=np.float64)
+        self.xyz = np.asarray(state["xyz"], dtype=np.float64).reshape(-1, 3)
+        self.grav = np.asarray(state["grav"], dtype=np.float64).reshape(-1, 3)
+        self.active = bool(state["active"])
+        self.event_start = int(state["event_start"])
+        self.event_peak = int(state["event_peak"])
+        self.pending = [int(p) for p in state["pending"]]
+        self.last_alarm_t = none_to(state["last_alarm_t"], -math.inf)
+        self.open_falls = [float(t) for t in state["open_falls"]]

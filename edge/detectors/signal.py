@@ -1,0 +1,212 @@
+"""Shared streaming building blocks: input checks, resampling, hysteresis trigger, clocks.
+
+Every helper works on whole blocks (numpy arrays) and keeps its state as plain JSON data,
+so a detector built from them is chunk-invariant and can be saved and restored exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.detectors.base import DetectorInputError
+from protocol import Reading
+
+F64 = npt.NDArray[np.float64]
+
+
+def where(detector: str, reading: Reading) -> str:
+    """'detector fall on device band-1 (accel at 1700000000.000)' for error messages."""
+    return (
+        f"detector {detector} on device {reading.device_id!r} ({reading.kind} at {reading.ts:.3f})"
+    )
+
+
+def accel_block(reading: Reading, detector: str) -> tuple[F64, F64]:
+    """Times and (n, 3) samples of an accel block, NaN rows dropped; rejects malformed blocks."""
+    if reading.samples is None:
+        raise DetectorInputError(f"{where(detector, reading)}: accel reading carries no samples")
+    x = np.asarray(reading.samples, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != 3:
+        raise DetectorInputError(
+            f"{where(detector, reading)}: samples must have shape (n, 3), got {x.shape}"
+        )
+    if x.shape[0] == 0:
+        raise DetectorInputError(f"{where(detector, reading)}: empty block")
+    t = reading.times()
+    if t.shape != (x.shape[0],):
+        raise DetectorInputError(
+            f"{where(detector, reading)}: {t.shape[0]} sample times for {x.shape[0]} samples"
+        )
+    ok = np.isfinite(x).all(axis=1) & np.isfinite(t)
+    return t[ok], x[ok]
+
+
+def scalar_series(reading: Reading, detector: str) -> tuple[F64, F64]:
+    """Times and values of a scalar reading or a block of scalars (shape (n,) or (n, 1)).
+
+    Booleans become 0/1; NaN values are dropped (treated as missing). A block that is empty
+    or not one-dimensional, or a value that is not a number, raises DetectorInputError.
+    """
+    if reading.samples is not None:
+        v = np.asarray(reading.samples, dtype=np.float64)
+        if v.ndim == 2 and v.shape[1] == 1:
+            v = v[:, 0]
+        if v.ndim != 1:
+            raise DetectorInputError(
+                f"{where(detector, reading)}: scalar block must have shape (n,), got {v.shape}"
+            )
+        if v.shape[0] == 0:
+            raise DetectorInputError(f"{where(detector, reading)}: empty block")
+        t = reading.times()
+        if t.shape != v.shape:
+            raise DetectorInputError(
+                f"{where(detector, reading)}: {t.shape[0]} sample times for {v.shape[0]} samples"
+            )
+    else:
+        value = reading.value
+        if value is None:
+            raise DetectorInputError(f"{where(detector, reading)}: reading has no value")
+        if isinstance(value, str):
+            raise DetectorInputError(
+                f"{where(detector, reading)}: value {value[:32]!r} is not a number or bool"
+            )
+        v = np.array([float(value)])
+        t = np.array([reading.ts])
+    ok = np.isfinite(v) & np.isfinite(t)
+    return t[ok], v[ok]
+
+
+def hysteresis(cf: F64, on: float, off: float, active: bool) -> tuple[list[tuple[int, int]], bool]:
+    """On/off trigger over a characteristic function, ObsPy style.
+
+    Returns (events, active_at_end): each event is (start, stop) sample indices, start
+    inclusive, stop exclusive; an event still on at the end of the block has stop == len(cf).
+    ``active`` says whether an event was already on before the block. The loop runs once
+    per event, never per sample.
+    """
+    n = len(cf)
+    above = np.flatnonzero(cf >= on)
+    below = np.flatnonzero(cf < off)
+    events: list[tuple[int, int]] = []
+    pos = 0
+    if active:
+        start = 0
+    else:
+        i = int(np.searchsorted(above, pos))
+        if i == len(above):
+            return events, False
+        start = int(above[i])
+    while True:
+        j = int(np.searchsorted(below, start))
+        if j == len(below):
+            events.append((start, n))
+            return events, True
+        stop = int(below[j])
+        events.append((start, stop))
+        i = int(np.searchsorted(above, stop))
+        if i == len(above):
+            return events, False
+        start = int(above[i])
+
+
+class Resampler:
+    """Linear resampling of irregular samples onto a fixed grid, chunk-invariant.
+
+    Grid points are ``t0 + k / rate`` with an integer ``k``, so the grid does not depend on
+    how the samples were split into blocks. Out-of-order and repeated timestamps are
+    dropped; a gap longer than ``max_gap_s`` restarts the grid at the next sample.
+    """
+
+    def __init__(self, rate_hz: float, max_gap_s: float) -> None:
+        self.rate_hz = rate_hz
+        self.max_gap_s = max_gap_s
+        self.t0: float | None = None
+        self.k = 0
+        self.last_t = -math.inf
+        self.last_x: list[float] = []
+
+    def feed(self, t: F64, x: F64) -> list[tuple[F64, F64, bool]]:
+        """Resample a block; returns segments (grid times, values, restarted)."""
+        keep = t > np.maximum.accumulate(np.concatenate(([self.last_t], t)))[:-1]
+        t, x = t[keep], x[keep]
+        if len(t) == 0:
+            return []
+        prev_t = np.concatenate(([self.last_t], t[:-1]))
+        cuts = np.flatnonzero(t - prev_t > self.max_gap_s)
+        bounds = [*cuts.tolist(), len(t)]
+        out: list[tuple[F64, F64, bool]] = []
+        if bounds[0] > 0:
+            out.append(self._segment(t[: bounds[0]], x[: bounds[0]], False))
+        for a, b in itertools.pairwise(bounds):
+            self.t0, self.k = float(t[a]), 0
+            self.last_t, self.last_x = float(t[a]), x[a].tolist()
+            out.append(self._segment(t[a:b], x[a:b], True))
+        return [seg for seg in out if len(seg[0]) or seg[2]]
+
+    def _segment(self, t: F64, x: F64, restarted: bool) -> tuple[F64, F64, bool]:
+        assert self.t0 is not None
+        tt = np.concatenate(([self.last_t], t))
+        xx = np.vstack((np.asarray(self.last_x, dtype=np.float64).reshape(1, -1), x))
+        k_end = math.floor((float(t[-1]) - self.t0) * self.rate_hz + 1e-9)
+        ks = np.arange(self.k, k_end + 1, dtype=np.float64)
+        grid = self.t0 + ks / self.rate_hz
+        vals = np.column_stack([np.interp(grid, tt, xx[:, j]) for j in range(xx.shape[1])])
+        self.k = k_end + 1
+        self.last_t, self.last_x = float(t[-1]), x[-1].tolist()
+        return grid, vals, restarted
+
+    def state(self) -> dict[str, Any]:
+        """JSON state."""
+        return {
+            "t0": self.t0,
+            "k": self.k,
+            "last_t": finite_or_none(self.last_t),
+            "last_x": self.last_x,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Resume from ``state()``."""
+        self.t0, self.k = state["t0"], int(state["k"])
+        self.last_t = none_to(state["last_t"], -math.inf)
+        self.last_x = [float(v) for v in state["last_x"]]
+
+
+def local_hour(ts: float, tz: ZoneInfo) -> float:
+    """Hour of day (0-24, fractional) of epoch ``ts`` in zone ``tz``."""
+    d = datetime.fromtimestamp(ts, UTC).astimezone(tz)
+    return d.hour + d.minute / 60.0 + d.second / 3600.0
+
+
+def local_day(ts: float, tz: ZoneInfo) -> str:
+    """ISO date of epoch ``ts`` in zone ``tz``."""
+    return datetime.fromtimestamp(ts, UTC).astimezone(tz).date().isoformat()
+
+
+def hm_to_hours(hm: str) -> float:
+    """'07:30' -> 7.5."""
+    h, m = hm.split(":")
+    return int(h) + int(m) / 60.0
+
+
+def in_window(hour: float, start: float, end: float) -> bool:
+    """Whether ``hour`` lies in [start, end), a window that may wrap midnight."""
+    if start <= end:
+        return start <= hour < end
+    return hour >= start or hour < end
+
+
+def finite_or_none(x: float) -> float | None:
+    """JSON has no infinities: -inf/inf/NaN become None."""
+    return x if math.isfinite(x) else None
+
+
+def none_to(x: float | None, default: float) -> float:
+    """Inverse of finite_or_none."""
+    return default if x is None else float(x)
