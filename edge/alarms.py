@@ -19,7 +19,6 @@ from edge.config import AlarmsConfig
 from edge.detectors.base import Detection
 from edge.items import Activity, AlarmInput, Tick
 from protocol import (
-    DEFAULT_SEVERITY,
     Alarm,
     AlarmAction,
     AlarmKind,
@@ -28,7 +27,7 @@ from protocol import (
     HomeManifest,
     Severity,
 )
-from protocol.envelopes import from_epoch
+from protocol.envelopes import DEFAULT_SEVERITY, from_epoch
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,6 @@ class AlarmManager:
         self.stats = AlarmStats()
         self._open: dict[str, _Open] = {}
         self._last_activity = float("-inf")
-        self._updates = 0
 
     # -- state --------------------------------------------------------------------------
 
@@ -266,7 +264,6 @@ class AlarmManager:
         reason: str = "",
         evidence: list[Evidence] | None = None,
     ) -> AlarmUpdate:
-        self._updates += 1
         current.last_update_ts = ts
         if severity is not None:
             current.severity = severity

@@ -79,10 +79,7 @@ def load_config(path: str | Path) -> GatewayConfig:
         raise ConfigError(p, ["0: file not found"]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(p, [f"0: cannot read: {exc}"]) from exc
-    if p.suffix == ".toml":
-        cfg = _load_toml(p, text)
-    else:
-        cfg = validate_text(text, p, GatewayConfig)
+    cfg = _load_toml(p, text) if p.suffix == ".toml" else validate_text(text, p, GatewayConfig)
     return _resolve_paths(cfg, p.parent)
 
 
@@ -111,7 +108,9 @@ def credential(cfg: GatewayConfig) -> str | None:
         try:
             return cfg.cloud.credential_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(cfg.cloud.credential_file, [f"0: cannot read credential: {exc}"])
+            raise ConfigError(
+                cfg.cloud.credential_file, [f"0: cannot read credential: {exc}"]
+            ) from exc
     return None
 
 

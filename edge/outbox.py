@@ -332,7 +332,7 @@ class Outbox:
 
     def backlog(self) -> dict[str, int]:
         """Pending envelopes per table."""
-        out = {}
+        out: dict[str, int] = {}
         for table in _ID_COLUMN:
             row = self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE state = 'pending'")
             out[table] = int(row.fetchone()[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edge.devicelib import DeviceLibrary, DeviceProfile
+from firmware_profiles import DeviceProfile, ProfileLibrary
 from protocol import HomeManifest, PairedDevice
 
 
@@ -23,16 +23,14 @@ class Route:
 class Router:
     """Subscriptions and per-topic routes for the paired devices of one home."""
 
-    def __init__(self, home: HomeManifest, library: DeviceLibrary, *, cache_size: int = 4096):
+    def __init__(self, home: HomeManifest, library: ProfileLibrary, *, cache_size: int = 4096):
         self.profiles: dict[str, DeviceProfile] = {}
         self._paired: dict[tuple[str, str], PairedDevice] = {}
         for dev in home.devices:
             try:
                 prof = library.get(dev.profile)
             except KeyError as exc:
-                raise UnknownProfileError(
-                    f"device {dev.device_id!r}: profile {dev.profile!r} is not in the library"
-                ) from exc
+                raise UnknownProfileError(f"paired device {dev.device_id!r}: {exc}") from exc
             self.profiles[dev.profile] = prof
             self._paired[(dev.profile, dev.device_id)] = dev
         # One filter can serve several profiles (zigbee2mqtt/+); each is tried in turn.

@@ -21,6 +21,7 @@ from edge.items import Activity, AlarmInput, Quarantined, RawMessage, Tick
 from edge.outbox import Outbox, Record
 from edge.routing import Router
 from edge.telemetry import TelemetryAggregator
+from firmware_profiles import DecodeError
 from protocol import Reading, ReadingKind
 from protocol.topics import CLOCK_TOPIC
 
@@ -64,9 +65,12 @@ class Queues:
             "records": self.records.qsize(),
         }
 
-    def empty(self) -> bool:
-        """True when nothing is in flight between stages."""
-        return not any(self.depths().values())
+    async def join(self) -> None:
+        """Wait until everything queued has gone through every stage, in pipeline order."""
+        await self.raw.join()
+        await self.readings.join()
+        await self.detections.join()
+        await self.records.join()
 
 
 def _truncate(payload: bytes, n: int = 80) -> bytes:
@@ -81,7 +85,6 @@ class Stages:
         *,
         queues: Queues,
         router: Router,
-        decode_errors: tuple[type[Exception], ...],
         bank: DetectorBank,
         alarms: AlarmManager,
         telemetry: TelemetryAggregator,
@@ -93,7 +96,6 @@ class Stages:
     ) -> None:
         self.q = queues
         self.router = router
-        self.decode_errors = decode_errors
         self.bank = bank
         self.alarms = alarms
         self.telemetry = telemetry
@@ -134,9 +136,10 @@ class Stages:
             except Exception:
                 self._error("decode")
                 log.exception("decode stage failed topic=%s", msg.topic)
-                continue
+                readings = []
             for r in readings:
                 await self.q.readings.put(r)
+            self.q.raw.task_done()
 
     def decode_one(self, msg: RawMessage) -> list[Reading]:
         """Readings of one message ([] when it went to quarantine or was a clock message)."""
@@ -160,7 +163,9 @@ class Stages:
             return []
         try:
             readings = route.profile.decode(msg.topic, msg.payload, received_at=msg.received_at)
-        except self.decode_errors as exc:
+        except Exception as exc:  # a decoder bug must not stop the pipeline either
+            if not isinstance(exc, DecodeError):
+                log.exception("decoder failed profile=%s topic=%s", route.device.profile, msg.topic)
             reason = f"profile {route.device.profile}: {type(exc).__name__}: {exc}"
             self._quarantine(
                 Quarantined(msg.received_at, msg.topic, route.device.device_id, reason, msg.payload)
@@ -181,9 +186,10 @@ class Stages:
             except Exception:
                 self._error("detect")
                 log.exception("detect stage failed on %s", type(item).__name__)
-                continue
+                out = []
             for x in out:
                 await self.q.detections.put(x)
+            self.q.readings.task_done()
 
     def detect_one(self, item: Reading | Tick) -> list[AlarmInput]:
         """What the alarm manager must see for one reading or tick."""
@@ -218,10 +224,11 @@ class Stages:
             except Exception:
                 self._error("alarms")
                 log.exception("alarm stage failed on %s", item)
-                continue
+                envelopes = []
             for env in envelopes:
                 self.counters.envelopes += 1
                 await self.q.records.put(env)
+            self.q.detections.task_done()
 
     # -- outbox -------------------------------------------------------------------------
 
@@ -232,6 +239,8 @@ class Stages:
             while len(batch) < WRITE_BATCH and not self.q.records.empty():
                 batch.append(self.q.records.get_nowait())
             await self._commit(batch)
+            for _ in batch:
+                self.q.records.task_done()
 
     async def _commit(self, batch: list[Record]) -> None:
         delay = 0.5

@@ -9,6 +9,7 @@ at a time and keeps it in the outbox as failed with the reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -100,6 +101,7 @@ class Uplink:
         backoff_min_s: float,
         backoff_max_s: float,
         auth_retry_s: float,
+        wake: asyncio.Event,
         idle_s: float = 5.0,
     ) -> None:
         self.outbox = outbox
@@ -109,7 +111,7 @@ class Uplink:
         self.backoff_max_s = backoff_max_s
         self.auth_retry_s = auth_retry_s
         self.idle_s = idle_s
-        self.wake = asyncio.Event()
+        self.wake = wake
         self.failures = 0
         self.delivered = 0
         self.last_error: str | None = None
@@ -125,10 +127,8 @@ class Uplink:
             self.failures = 0
             if not sent:
                 self.wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=self.idle_s)
-                except TimeoutError:
-                    pass
 
     async def drain_once(self) -> int:
         """Send one batch of the most urgent lane with work; return how many were sent."""

@@ -1,0 +1,327 @@
+"""The gateway, wired in reading order: config → home → library → routing → detectors →
+alarms → outbox → uplink, each stage a named task with bounded queues between them.
+
+In-process use (demo, benches, tests)::
+
+    gw = Gateway(config)          # GatewayConfig; see edge.configfile.load_config
+    task = asyncio.create_task(gw.run())
+    await gw.ready.wait()
+    ...
+    gw.stop(); await task
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from edge import __version__
+from edge.alarms import AlarmManager
+from edge.clock import SimClock
+from edge.config import GatewayConfig
+from edge.configfile import credential, load_home_for
+from edge.detectors.base import DetectorBank
+from edge.devicestatus import DeviceBoard
+from edge.health import cpu_temp_c, disk_free_mb
+from edge.ingest import Ingest
+from edge.modefile import MODE_FILE, read_mode
+from edge.outbox import Outbox
+from edge.routing import Router
+from edge.sdnotify import notify, watchdog_interval_s
+from edge.stages import Queues, Stages
+from edge.telemetry import TelemetryAggregator
+from edge.uplink import Uplink, UplinkError, make_client, post_json
+from firmware_profiles import ProfileLibrary, load_library
+from protocol import GatewayHeartbeat, HomeManifest
+from protocol.api import HEARTBEAT_PATH
+from protocol.envelopes import utcnow
+from protocol.topics import CLOCK_TOPIC
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "detectors.json"
+BankFactory = Callable[[HomeManifest, ProfileLibrary, GatewayConfig], DetectorBank]
+DRAIN_S = 5.0
+
+
+def default_bank(
+    home: HomeManifest, library: ProfileLibrary, config: GatewayConfig
+) -> DetectorBank:
+    """The real detectors of ``edge.detectors`` for this home."""
+    from edge.detectors import DetectorsConfig, build_bank
+
+    return build_bank(home, library, DetectorsConfig.model_validate(config.detectors))
+
+
+class Gateway:
+    """One home's gateway. ``run()`` until ``stop()``; ``ready`` is set once it is running."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        home: HomeManifest | None = None,
+        library: ProfileLibrary | None = None,
+        bank_factory: BankFactory = default_bank,
+    ) -> None:
+        self.config = config
+        self.home = home or load_home_for(config)
+        self.library = library or load_library()
+        self.router = Router(self.home, self.library)
+        self.bank = bank_factory(self.home, self.library, config)
+        self.data_dir = Path(config.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        st = config.storage
+        self.outbox = Outbox(
+            self.data_dir,
+            quarantine_keep=st.quarantine_keep,
+            quarantine_payload_bytes=st.quarantine_payload_bytes,
+            telemetry_keep=st.telemetry_keep,
+        )
+        self.alarms = AlarmManager(self.home, config.alarms)
+        self.alarms.restore([(o.alarm, o.severity) for o in self.outbox.open_alarms()])
+        self._restore_detectors()
+        q = config.queues
+        self.queues = Queues(
+            raw=asyncio.Queue(q.raw),
+            readings=asyncio.Queue(q.readings),
+            detections=asyncio.Queue(q.detections),
+            records=asyncio.Queue(q.records),
+        )
+        sim = SimClock(hold_s=config.clock.sim_hold_s) if config.clock.source == "sim" else None
+        heartbeats = {
+            d.device_id: float(self.router.profiles[d.profile].heartbeat_interval_s)
+            for d in self.home.devices
+        }
+        self.board = DeviceBoard(self.home, heartbeats)
+        self.uplink_wake = asyncio.Event()
+        self.stages = Stages(
+            queues=self.queues,
+            router=self.router,
+            bank=self.bank,
+            alarms=self.alarms,
+            telemetry=TelemetryAggregator(self.home),
+            outbox=self.outbox,
+            board=self.board,
+            sim_clock=sim,
+            tick_s=config.clock.tick_s,
+            on_commit=self.uplink_wake,
+        )
+        filters = self.router.subscriptions + ([CLOCK_TOPIC] if sim is not None else [])
+        self.ingest = Ingest(
+            config.broker,
+            filters,
+            self.queues.raw,
+            identifier=config.broker.client_id or f"carewatch-gw-{self.home.gateway_id}",
+        )
+        self.credential = credential(config)
+        self.uplink: Uplink | None = None
+        self.ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._started = time.monotonic()
+        self._mode_mtime: float | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask ``run()`` to finish: stop ingest, drain the queues, save state, close."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Run every stage until ``stop()``; a crashed stage stops the gateway with its error."""
+        client = self._cloud_client()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                core = self._spawn(tg, client)
+                ingest = tg.create_task(self.ingest.run(), name="ingest")
+                self.ready.set()
+                notify(f"READY=1\nSTATUS=running home={self.home.home_id}")
+                log.info(
+                    "gateway running home=%s gateway=%s devices=%d data_dir=%s",
+                    self.home.home_id,
+                    self.home.gateway_id,
+                    len(self.home.devices),
+                    self.data_dir,
+                )
+                await self._stop.wait()
+                notify("STOPPING=1")
+                ingest.cancel()
+                await self._drain()
+                for task in core:
+                    task.cancel()
+        finally:
+            await self.stages.flush_records()
+            self.save_state()
+            self.outbox.close()
+            if client is not None:
+                await client.aclose()
+            log.info("gateway stopped home=%s", self.home.home_id)
+
+    def _spawn(
+        self, tg: asyncio.TaskGroup, client: httpx.AsyncClient | None
+    ) -> list[asyncio.Task[None]]:
+        jobs: dict[str, Coroutine[Any, Any, None]] = {
+            "decode": self.stages.decode(),
+            "detect": self.stages.detect(),
+            "alarms": self.stages.alarm_stage(),
+            "outbox": self.stages.outbox_writer(),
+            "ticker": self.stages.ticker(),
+            "housekeeping": self._housekeeping(),
+        }
+        if client is not None:
+            c = self.config.cloud
+            self.uplink = Uplink(
+                self.outbox,
+                client,
+                batch_size=c.batch_size,
+                backoff_min_s=c.backoff_min_s,
+                backoff_max_s=c.backoff_max_s,
+                auth_retry_s=c.auth_retry_s,
+                wake=self.uplink_wake,
+            )
+            jobs["uplink"] = self.uplink.run()
+            jobs["heartbeat"] = self._heartbeat(client)
+        interval = watchdog_interval_s()
+        if interval is not None:
+            jobs["watchdog"] = self._watchdog(interval)
+        return [tg.create_task(coro, name=name) for name, coro in jobs.items()]
+
+    def _cloud_client(self) -> httpx.AsyncClient | None:
+        url = self.config.cloud.url
+        if url is None:
+            log.warning("no cloud url: alarms stay in the outbox at %s", self.outbox.path)
+            return None
+        return make_client(url, self.credential, timeout_s=self.config.cloud.timeout_s)
+
+    async def _drain(self) -> None:
+        try:
+            await asyncio.wait_for(self.queues.join(), timeout=DRAIN_S)
+        except TimeoutError:
+            log.warning("queues not drained within %.0fs: %s", DRAIN_S, self.queues.depths())
+
+    # -- periodic jobs ------------------------------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        """Detector state saved, outbox pruned, run-time mode (away, maintenance) re-read."""
+        last_save = time.monotonic()
+        while True:
+            await asyncio.sleep(1.0)
+            self._reload_mode()
+            if time.monotonic() - last_save >= self.config.storage.state_save_s:
+                last_save = time.monotonic()
+                self.save_state()
+                self.outbox.prune(delivered_keep_s=self.config.storage.delivered_keep_days * 86400)
+
+    def _reload_mode(self) -> None:
+        path = self.data_dir / MODE_FILE
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if mtime == self._mode_mtime:
+            return
+        self._mode_mtime = mtime
+        mode = read_mode(path)
+        if mode is not None:
+            away, maintenance = mode
+            cfg = self.config.alarms
+            self.alarms.set_mode(
+                away=away or cfg.resident_away,
+                maintenance=maintenance | set(cfg.maintenance_devices),
+            )
+
+    async def _heartbeat(self, client: httpx.AsyncClient) -> None:
+        while True:
+            body = self.heartbeat().model_dump_json().encode()
+            try:
+                await post_json(client, HEARTBEAT_PATH, body)
+            except UplinkError as exc:
+                log.warning("heartbeat not delivered: %s", exc)
+            await asyncio.sleep(self.config.cloud.heartbeat_s)
+
+    async def _watchdog(self, interval: float) -> None:
+        while True:
+            notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+    # -- state and health ---------------------------------------------------------------
+
+    def _restore_detectors(self) -> None:
+        path = self.data_dir / STATE_FILE
+        try:
+            states = json.loads(path.read_text())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.error("detector state unreadable, starting fresh file=%s error=%s", path, exc)
+            return
+        self.bank.restore(states)
+        log.info("detector state restored file=%s detectors=%d", path, len(states))
+
+    def save_state(self) -> None:
+        """Write the detectors' state as JSON, atomically."""
+        path = self.data_dir / STATE_FILE
+        tmp = path.with_suffix(".tmp")
+        try:
+            with tmp.open("w") as f:
+                json.dump(self.bank.state(), f, separators=(",", ":"))
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.replace(path)
+        except (OSError, TypeError, ValueError) as exc:
+            log.error("detector state not saved file=%s error=%s", path, exc)
+
+    def heartbeat(self) -> GatewayHeartbeat:
+        """The gateway's health now."""
+        return GatewayHeartbeat(
+            gateway_id=self.home.gateway_id,
+            home_id=self.home.home_id,
+            ts=utcnow(),
+            version=__version__,
+            uptime_s=round(time.monotonic() - self._started, 1),
+            broker_connected=self.ingest.connected,
+            queue_depths=self.queues.depths(),
+            outbox_pending=sum(self.outbox.backlog().values()),
+            quarantine_count=self.outbox.counter("quarantine_total"),
+            disk_free_mb=disk_free_mb(self.data_dir),
+            cpu_temp_c=cpu_temp_c(),
+            devices_online=self.board.online(time.time()),
+            devices_total=len(self.home.devices),
+        )
+
+    def status(self) -> dict[str, Any]:
+        """Counters for logs, benches and tests."""
+        c = self.stages.counters
+        return {
+            "messages": c.messages,
+            "readings": c.readings,
+            "quarantined": c.quarantined,
+            "detections": c.detections,
+            "envelopes": c.envelopes,
+            "ticks": c.ticks,
+            "stage_errors": dict(c.stage_errors),
+            "broker_connects": self.ingest.connects,
+            "open_alarms": self.alarms.open_count,
+            "backlog": self.outbox.backlog(),
+            "delivered": self.uplink.delivered if self.uplink else 0,
+        }
+
+
+async def run_until_signalled(gateway: Gateway) -> None:
+    """Run a gateway until SIGTERM or SIGINT."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, gateway.stop)
+    await gateway.run()
