@@ -1,0 +1,144 @@
+"""Load profile files into a library that refuses duplicates and matches payloads to models."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from firmware_profiles.checks import Loc, cross_check
+from firmware_profiles.errors import ProfileError, ProfileNotFound
+from firmware_profiles.profile import DeviceProfile
+from firmware_profiles.schema import ProfileSpec
+from protocol.yamlfile import FileError, format_validation_error, parse_yaml_text
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "devices"
+
+
+def line_of(root: yaml.Node | None, loc: Loc) -> int:
+    """1-based line of the node at ``loc`` (or of its nearest existing parent)."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == part), None)
+            if pair is None:
+                return line
+            node = pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_profile(path: str | Path) -> DeviceProfile:
+    """Load and check one profile file; ProfileError names file, line and field."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(p, [f"0: cannot read: {exc}"]) from exc
+    try:
+        data, root = parse_yaml_text(text, p)
+    except FileError as exc:
+        raise ProfileError(p, exc.problems) from exc
+    if not isinstance(data, dict):
+        raise ProfileError(p, ["1: (top level): a profile is a mapping of fields"])
+    try:
+        spec = ProfileSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(p, format_validation_error(exc, root)) from exc
+    problems = [
+        f"{line_of(root, loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in cross_check(spec)
+    ]
+    if problems:
+        raise ProfileError(p, problems)
+    return DeviceProfile(spec, source=p)
+
+
+def profile_files(directory: str | Path) -> list[Path]:
+    """The profile files in ``directory``, sorted; ProfileError if it is not a directory."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise ProfileError(d, ["0: not a directory of profiles"])
+    return sorted([*d.glob("*.yaml"), *d.glob("*.yml")])
+
+
+class ProfileLibrary:
+    """The device models known to the system, by id."""
+
+    def __init__(self, profiles: Iterable[DeviceProfile]) -> None:
+        self._by_id: dict[str, DeviceProfile] = {}
+        for prof in profiles:
+            first = self._by_id.get(prof.id)
+            if first is not None:
+                raise ProfileError(
+                    prof.source or prof.id,
+                    [
+                        f"{_id_line(prof)}: id: duplicate profile id {prof.id!r}, "
+                        f"already defined in {first.source}"
+                    ],
+                )
+            self._by_id[prof.id] = prof
+        self._ordered = sorted(self._by_id.values(), key=lambda p: p.id)
+
+    def get(self, profile_id: str) -> DeviceProfile:
+        """The profile with this id; ProfileNotFound names the id and close matches."""
+        try:
+            return self._by_id[profile_id]
+        except KeyError:
+            close = difflib.get_close_matches(profile_id, list(self._by_id), n=3, cutoff=0.5)
+            raise ProfileNotFound(profile_id, close) from None
+
+    def all(self) -> list[DeviceProfile]:
+        """Every profile, sorted by id."""
+        return list(self._ordered)
+
+    def __len__(self) -> int:
+        return len(self._ordered)
+
+    def __iter__(self) -> Iterator[DeviceProfile]:
+        return iter(self._ordered)
+
+    def __contains__(self, profile_id: object) -> bool:
+        return profile_id in self._by_id
+
+    def match(self, topic: str, payload: bytes) -> list[DeviceProfile]:
+        """Profiles whose topic fits and that decode ``payload``, best match first."""
+        scored = []
+        for prof in self._ordered:
+            score = prof.recognition_score(topic, payload)
+            if score is not None:
+                scored.append((-score, -prof.priority, prof.id, prof))
+        scored.sort(key=lambda t: t[:3])
+        return [t[3] for t in scored]
+
+
+def _id_line(prof: DeviceProfile) -> int:
+    if prof.source is None:
+        return 1
+    try:
+        root = yaml.compose(prof.source.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return 1
+    return line_of(root, ("id",))
+
+
+def load_library(path: str | Path | None = None) -> ProfileLibrary:
+    """The built-in profiles (loaded once), or every profile file in directory ``path``."""
+    if path is None:
+        return _builtin()
+    return ProfileLibrary(load_profile(p) for p in profile_files(path))
+
+
+@functools.cache
+def _builtin() -> ProfileLibrary:
+    return load_library(BUILTIN_DIR)

@@ -1,0 +1,121 @@
+"""DeviceProfile: one device model's identity, topics and codec, built from its file."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firmware_profiles.codec import BinaryCodec, JsonCodec, PayloadCodec
+from firmware_profiles.errors import DecodeError, EncodeError
+from firmware_profiles.schema import Example, ProfileSpec
+from firmware_profiles.topics import TopicPattern
+from protocol.readings import Reading, ReadingKind
+
+log = logging.getLogger(__name__)
+
+
+class DeviceProfile:
+    """A device model: decode its payloads into readings, encode readings into its payloads."""
+
+    def __init__(self, spec: ProfileSpec, source: Path | None = None) -> None:
+        self.spec = spec
+        self.source = source
+        self.id = spec.id
+        self.vendor = spec.vendor
+        self.model = spec.model
+        self.family = spec.family
+        self.description = spec.description
+        self.heartbeat_interval_s = float(spec.heartbeat_interval_s)
+        self.sample_rate_hz = spec.sample_rate_hz
+        self.priority = spec.recognise.priority
+        self.kinds: frozenset[ReadingKind] = frozenset(f.kind for f in spec.fields)
+        self._kind_names = frozenset(k.value for k in self.kinds)
+        self._topic = TopicPattern(spec.topic.pattern)
+        self._codec: PayloadCodec = (
+            JsonCodec(spec) if spec.encoding.format == "json" else BinaryCodec(spec)
+        )
+        self.power = spec.power
+        points = spec.battery_curve or []
+        self._volts = np.array([v for v, _ in points], dtype=np.float64)
+        self._percent = np.array([p for _, p in points], dtype=np.float64)
+
+    def __repr__(self) -> str:
+        return f"DeviceProfile({self.id!r}, {self.vendor} {self.model}, {self.family})"
+
+    @property
+    def topic_pattern(self) -> str:
+        """The declared topic pattern, e.g. ``zigbee2mqtt/{device_id}``."""
+        return self._topic.pattern
+
+    @property
+    def encoding(self) -> str:
+        """``json``, ``binary``, or ``binary in json``."""
+        enc = self.spec.encoding
+        return f"binary in json ({enc.envelope.embed})" if enc.envelope else enc.format
+
+    @property
+    def examples(self) -> list[Example]:
+        """The captured payloads shipped with the profile."""
+        return list(self.spec.examples)
+
+    def topic_for(self, device_id: str) -> str:
+        """The topic the device ``device_id`` publishes to."""
+        return self._topic.topic_for(device_id)
+
+    def subscription(self) -> str:
+        """MQTT filter covering every device of this profile."""
+        return self._topic.subscription()
+
+    def device_id_from_topic(self, topic: str) -> str | None:
+        """The device id in ``topic``, or None when the topic is not this profile's."""
+        return self._topic.device_id(topic)
+
+    def decode(self, topic: str, payload: bytes, *, received_at: float) -> list[Reading]:
+        """Normalized readings in ``payload``; DecodeError names profile, topic and field."""
+        device_id = self._topic.device_id(topic)
+        if device_id is None:
+            raise DecodeError(
+                f"{self.id}: topic {topic!r} does not fit pattern {self._topic.pattern!r}"
+            )
+        return self._codec.decode(device_id, topic, payload, received_at)
+
+    def encode(self, device_id: str, values: Mapping[str, Any], *, ts: float) -> tuple[str, bytes]:
+        """Topic and payload carrying ``values`` (keyed by ReadingKind value) at time ``ts``."""
+        unknown = [k for k in values if k not in self._kind_names]
+        if unknown:
+            raise EncodeError(
+                f"{self.id}: cannot encode {sorted(unknown)}: "
+                f"this profile carries {sorted(self._kind_names)}"
+            )
+        try:
+            topic = self._topic.topic_for(device_id)
+        except ValueError as exc:
+            raise EncodeError(f"{self.id}: {exc}") from None
+        return topic, self._codec.encode(values, ts)
+
+    def battery_percent(self, volts: float) -> float:
+        """Battery charge in percent for a cell voltage, from the profile's battery curve.
+
+        Raises ValueError for a mains-powered model, which declares no curve.
+        """
+        if not len(self._volts):
+            raise ValueError(f"{self.id}: mains powered, no battery curve")
+        return float(np.interp(volts, self._volts, self._percent))
+
+    def recognition_score(self, topic: str, payload: bytes) -> float | None:
+        """How well ``payload`` on ``topic`` fits this model; None when it is not this model."""
+        if self._topic.device_id(topic) is None:
+            return None
+        score = self._codec.score(payload)
+        if score is None:
+            return None
+        try:
+            readings = self.decode(topic, payload, received_at=0.0)
+        except DecodeError as exc:
+            log.debug("%s does not decode: %s", self.id, exc)
+            return None
+        return score if readings else None
