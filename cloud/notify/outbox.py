@@ -1,0 +1,265 @@
+"""The notification outbox: rows written with the state change, sent and retried afterwards.
+
+A row is claimed with ``FOR UPDATE SKIP LOCKED`` and a lease (state ``sending`` until
+``next_attempt_at``), sent outside any transaction, then settled. A crash mid-send lets
+the lease run out and the row is sent again (at-least-once). Rate limits and outages back
+off exponentially; permanent SMS errors block the number and fall back to push; an
+expired push subscription (404/410) is deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.notify.errors import DeliveryError
+from cloud.notify.models import (
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    BlockedNumber,
+    Notification,
+    PushSubscription,
+)
+from cloud.notify.sms import mask_phone
+
+logger = logging.getLogger(__name__)
+
+
+class SmsChannel(Protocol):
+    """What the outbox needs from an SMS sender."""
+
+    async def send(self, to: str, body: str) -> Any:
+        """Send; returns an object with ``provider_id`` and ``status``."""
+        ...
+
+
+class PushChannel(Protocol):
+    """What the outbox needs from a push sender."""
+
+    async def send(self, subscription: dict[str, Any], payload: dict[str, Any]) -> int:
+        """Push; returns the HTTP status."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who a notification is for: ``key`` like ``worker:12``, phone and language."""
+
+    key: str
+    phone: str
+    language: str = "zh"
+
+
+async def enqueue(
+    session: AsyncSession,
+    recipient: Recipient,
+    *,
+    purpose: str,
+    body: str,
+    now: datetime,
+    task_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    sms: bool = True,
+    push: bool = True,
+    not_before: datetime | None = None,
+) -> list[Notification]:
+    """Queue a message by SMS (unless the number is blocked) and push to every subscription."""
+    rows: list[Notification] = []
+    due = not_before or now
+    common: dict[str, Any] = {
+        "task_id": task_id,
+        "recipient": recipient.key,
+        "purpose": purpose,
+        "body": body,
+        "payload": {"title": "carewatch", "body": body, **(payload or {})},
+        "state": PENDING,
+        "next_attempt_at": due,
+        "created_at": now,
+    }
+    blocked = recipient.phone and await session.get(BlockedNumber, recipient.phone) is not None
+    if sms and recipient.phone and not blocked:
+        rows.append(Notification(channel="sms", address=recipient.phone, **common))
+    if push or blocked:
+        subs = await session.scalars(
+            select(PushSubscription).where(PushSubscription.owner == recipient.key)
+        )
+        rows += [Notification(channel="push", address=s.endpoint, **common) for s in subs]
+    if not rows:
+        rows.append(
+            Notification(
+                channel="none", address="", **{**common, "state": FAILED}, last_error="no channel"
+            )
+        )
+    session.add_all(rows)
+    return rows
+
+
+@dataclass(slots=True)
+class _Result:
+    row_id: int
+    provider_id: str | None = None
+    provider_status: str | None = None
+    error: DeliveryError | None = None
+
+
+class OutboxSender:
+    """Claims due notifications and hands them to the SMS and push senders."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        sms: SmsChannel | None,
+        push: PushChannel | None,
+        max_attempts: int = 8,
+        retry_base_s: float = 1.0,
+        retry_max_s: float = 300.0,
+        lease_s: float = 60.0,
+        batch: int = 50,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.sms = sms
+        self.push = push
+        self.max_attempts = max_attempts
+        self.retry_base_s = retry_base_s
+        self.retry_max_s = retry_max_s
+        self.lease_s = lease_s
+        self.batch = batch
+
+    async def process(self, now: datetime) -> int:
+        """Send one batch of due notifications; returns how many were attempted."""
+        claimed = await self._claim(now)
+        if not claimed:
+            return 0
+        results = await asyncio.gather(*(self._send(n) for n in claimed))
+        await self._settle(now, claimed, results)
+        return len(claimed)
+
+    async def _claim(self, now: datetime) -> list[Notification]:
+        async with self.sessionmaker() as session, session.begin():
+            rows = list(
+                await session.scalars(
+                    select(Notification)
+                    .where(
+                        or_(Notification.state == PENDING, Notification.state == SENDING),
+                        Notification.next_attempt_at <= now,
+                    )
+                    .order_by(Notification.next_attempt_at)
+                    .limit(self.batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for row in rows:
+                row.state = SENDING
+                row.next_attempt_at = now + timedelta(seconds=self.lease_s)
+            return rows
+
+    async def _send(self, row: Notification) -> _Result:
+        try:
+            if row.channel == "sms":
+                if self.sms is None:
+                    raise DeliveryError("SMS is not configured", code="config", permanent=True)
+                receipt = await self.sms.send(row.address, row.body)
+                return _Result(row.id, receipt.provider_id, receipt.status)
+            if self.push is None:
+                raise DeliveryError("push is not configured", code="config", permanent=True)
+            async with self.sessionmaker() as session:
+                sub = await session.scalar(
+                    select(PushSubscription).where(PushSubscription.endpoint == row.address)
+                )
+            if sub is None:
+                raise DeliveryError("subscription removed", code="gone", permanent=True)
+            info = {"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}}
+            status = await self.push.send(info, row.payload)
+            return _Result(row.id, None, str(status))
+        except DeliveryError as exc:
+            return _Result(row.id, error=exc)
+        except Exception as exc:  # a provider library failing in an unforeseen way: retry
+            logger.exception("notification %s failed unexpectedly", row.id)
+            return _Result(row.id, error=DeliveryError(repr(exc)[:200], code="unexpected"))
+
+    def _backoff(self, attempts: int, rate_limited: bool) -> float:
+        base = self.retry_base_s * (4 if rate_limited else 1)
+        delay = min(self.retry_max_s, base * 2 ** (attempts - 1))
+        return float(delay * random.uniform(0.8, 1.2))
+
+    async def _settle(
+        self, now: datetime, claimed: Sequence[Notification], results: Sequence[_Result]
+    ) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            for res in results:
+                row = await session.get(Notification, res.row_id, with_for_update=True)
+                if row is None or row.state != SENDING:
+                    continue
+                row.attempts += 1
+                err = res.error
+                if err is None:
+                    row.state, row.sent_at = SENT, now
+                    row.provider_id, row.provider_status = res.provider_id, res.provider_status
+                    row.last_error = None
+                    continue
+                row.last_error = f"{err.code}: {err}"[:500]
+                if not err.permanent and row.attempts < self.max_attempts:
+                    row.state = PENDING
+                    row.next_attempt_at = now + timedelta(
+                        seconds=self._backoff(row.attempts, err.rate_limited)
+                    )
+                    continue
+                row.state = FAILED
+                await self._after_failure(session, row, err, now)
+
+    async def _after_failure(
+        self, session: AsyncSession, row: Notification, err: DeliveryError, now: datetime
+    ) -> None:
+        if row.channel == "push" and err.permanent:
+            await session.execute(
+                delete(PushSubscription).where(PushSubscription.endpoint == row.address)
+            )
+            logger.info("push subscription of %s removed (%s)", row.recipient, err.code)
+            return
+        if row.channel != "sms":
+            return
+        if err.permanent and err.code != "config":
+            await block_number(session, row.address, err.code, now)
+        subs = await session.scalars(
+            select(PushSubscription).where(PushSubscription.owner == row.recipient)
+        )
+        fallback = [
+            Notification(
+                task_id=row.task_id,
+                recipient=row.recipient,
+                channel="push",
+                address=s.endpoint,
+                purpose=row.purpose,
+                body=row.body,
+                payload={**row.payload, "fallback_for": row.id},
+                state=PENDING,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for s in subs
+        ]
+        session.add_all(fallback)
+        logger.info(
+            "SMS to %s failed for good (%s); %d push fallbacks",
+            mask_phone(row.address),
+            err.code,
+            len(fallback),
+        )
+
+
+async def block_number(session: AsyncSession, phone: str, code: str, now: datetime) -> None:
+    """Mark a number as refused by the provider (idempotent)."""
+    if await session.get(BlockedNumber, phone) is None:
+        session.add(BlockedNumber(phone=phone, code=code, blocked_at=now))
+        await session.flush()
