@@ -175,7 +175,7 @@ class JsonCodec(PayloadCodec):
                 if f.required:
                     raise self._fail(topic, f"field {f.path!r} ({f.kind.value})", "missing")
                 continue
-            if raw == f.absent and raw.__class__ is f.absent.__class__:
+            if raw == f.absent and raw.__class__ is not bool:
                 continue
             value = self._convert(f, raw, topic)
             if value is not SKIP:

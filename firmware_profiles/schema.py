@@ -161,7 +161,7 @@ class FieldSpec(_Strict):
     )
     bit: int | None = Field(default=None, ge=0, le=63, description="Bit of a binary flags field.")
     embed: Embed | None = Field(default=None, description="Bytes carried as hex/base64 text.")
-    absent: JsonScalar | None = Field(
+    absent: StrictInt | StrictFloat | StrictStr | None = Field(
         default=None, description="Raw value that means 'not measured': no reading."
     )
     integer: bool = Field(default=False, description="JSON: encode as an integer.")
