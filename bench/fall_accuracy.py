@@ -125,7 +125,8 @@ def load(trial: Trial) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | No
     if trial.dataset == "weda":
         d = np.loadtxt(trial.path, delimiter=",", skiprows=1, ndmin=2)
         return d[:, 0], d[:, 1:4] / G, trial.window
-    text = trial.path.read_text(encoding="utf-8", errors="replace").replace(";", "")
+    lines = trial.path.read_text(encoding="utf-8", errors="replace").splitlines()
+    text = "\n".join(ln.replace(";", "") for ln in lines if ln.count(",") == 8)
     raw = np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2)
     t = np.arange(len(raw)) / 200.0
     window = None
@@ -243,7 +244,7 @@ def summarize(outcomes: list[Outcome], margin: float) -> dict[str, Any]:
 
 def loso(trials: list[Trial], cfg: FallConfig) -> list[Outcome]:
     """Leave-one-subject-out: each subject scored by a model trained without them."""
-    from bench.train_fall import collect, fit  # noqa: PLC0415
+    from bench.train_fall import collect, fit
 
     cands = collect(trials, cfg)
     out = []

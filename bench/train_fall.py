@@ -3,9 +3,8 @@
 Candidates come from the detector itself (its trigger and features, via the ``observer``
 hook, default configuration), so training sees exactly what the gateway computes. Labels:
 a candidate of a fall trial inside the fall span (+-1 s) is a fall; every candidate of a
-daily-activity trial is not; other candidates of fall trials are left out. The model is an
-L2-regularized, class-balanced logistic regression fitted by Newton's method (numpy only);
-the alarm threshold is the one that minimizes ``missed falls + fp_cost * false alarms`` over
+daily-activity trial is not; other candidates of fall trials are left out. The model is
+class-balanced logistic gradient boosting of 150 depth-2 trees on quantile bins (numpy); the alarm threshold is the one that minimizes ``missed falls + fp_cost * false alarms`` over
 trials of the training set.
 
     python bench/train_fall.py            # fit both placements, compare with shipped weights
@@ -31,14 +30,17 @@ from bench.fall_accuracy import (  # noqa: E402
     Trial,
     default_config,
     discover,
-    load,
     run_trial,
 )
 from edge.detectors.fall import DATA_DIR, FEATURES, FallConfig, FallModel  # noqa: E402
 
 MARGIN_S = 1.0
+FP_COST = 3.0  # a false alarm costs this many missed falls when choosing the threshold
+ROUNDS = 150
+LEARNING_RATE = 0.1
+N_BINS = 32
 L2 = 1.0
-FP_COST = 3.0
+MIN_HESS = 1.0
 
 
 @dataclass
@@ -52,13 +54,12 @@ class Candidates:
 
 
 def _null_model() -> FallModel:
-    n = len(FEATURES)
     data = {
         "features": list(FEATURES),
-        "mean": [0.0] * n,
-        "scale": [1.0] * n,
-        "coef": [0.0] * n,
-        "intercept": 0.0,
+        "base": 0.0,
+        "feature": [],
+        "split": [],
+        "leaf": [],
         "threshold": 2.0,  # above any score: nothing fires, every candidate is observed
     }
     return FallModel(data, "null")
@@ -70,7 +71,11 @@ def collect(trials: list[Trial], cfg: FallConfig) -> list[Candidates]:
     null = _null_model()
     for trial in trials:
         seen: list[tuple[float, np.ndarray]] = []
-        o = run_trial(trial, cfg, model=null, observer=lambda ts, f, _s: seen.append((ts, f)))
+
+        def observe(ts: float, f: np.ndarray, _score: float, seen: list[Any] = seen) -> None:
+            seen.append((ts, f))
+
+        o = run_trial(trial, cfg, model=null, observer=observe)
         ts = np.array([s[0] for s in seen]) - 1_700_000_000.0
         feats = np.array([s[1] for s in seen]).reshape(-1, len(FEATURES))
         if not trial.fall:
@@ -85,21 +90,62 @@ def collect(trials: list[Trial], cfg: FallConfig) -> list[Candidates]:
     return out
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
-    """Weighted L2 logistic regression by Newton's method; returns (coef, intercept)."""
-    a = np.column_stack((x, np.ones(len(x))))
-    beta = np.zeros(a.shape[1])
-    reg = np.full(a.shape[1], L2)
-    reg[-1] = 0.0
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-(a @ beta)))
-        grad = a.T @ (w * (p - y)) + reg * beta
-        hess = (a * (w * p * (1 - p))[:, None]).T @ a + np.diag(reg) + 1e-9 * np.eye(len(beta))
-        step = np.linalg.solve(hess, grad)
-        beta -= step
-        if np.abs(step).max() < 1e-10:
+def _best_split(bins: np.ndarray, g: np.ndarray, h: np.ndarray) -> tuple[float, int, int]:
+    """(gain, feature, bin) of the best split ``bin_index > bin`` of a node; feature -1: none."""
+    g_all, h_all = g.sum(), h.sum()
+    best = (0.0, -1, -1)
+    for f in range(bins.shape[1]):
+        gs = np.bincount(bins[:, f], weights=g, minlength=N_BINS).cumsum()
+        hs = np.bincount(bins[:, f], weights=h, minlength=N_BINS).cumsum()
+        gain = gs**2 / (hs + L2) + (g_all - gs) ** 2 / (h_all - hs + L2) - g_all**2 / (h_all + L2)
+        gain = np.where((hs >= MIN_HESS) & (h_all - hs >= MIN_HESS), gain, -np.inf)
+        b = int(np.argmax(gain))
+        if gain[b] > best[0]:
+            best = (float(gain[b]), f, b)
+    return best
+
+
+def boost(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, Any]:
+    """Weighted logistic gradient boosting of depth-2 trees on quantile bins (numpy only)."""
+    edges = [
+        np.unique(np.quantile(x[:, f], np.linspace(0, 1, N_BINS + 1)[1:-1]))
+        for f in range(x.shape[1])
+    ]
+    bins = np.column_stack(
+        [np.searchsorted(edges[f], x[:, f], side="left") for f in range(x.shape[1])]
+    )
+    p0 = float(np.clip(np.average(y, weights=w), 1e-3, 1 - 1e-3))
+    base = float(np.log(p0 / (1 - p0)))
+    model: dict[str, Any] = {
+        "features": list(FEATURES),
+        "base": base,
+        "feature": [],
+        "split": [],
+        "leaf": [],
+        "threshold": 0.5,
+    }
+    margin = np.full(len(y), base)
+    for _ in range(ROUNDS):
+        p = 1.0 / (1.0 + np.exp(-margin))
+        g, h = w * (p - y), w * p * (1 - p)
+        _, f0, b0 = _best_split(bins, g, h)
+        if f0 < 0:
             break
-    return beta[:-1], float(beta[-1])
+        feats, splits, leaves = [f0], [float(edges[f0][b0])], []
+        right = x[:, f0] > splits[0]
+        for side in (~right, right):
+            _, f1, b1 = _best_split(bins[side], g[side], h[side])
+            f1, t1 = (f0, splits[0]) if f1 < 0 else (f1, float(edges[f1][b1]))
+            feats.append(f1)
+            splits.append(t1)
+            r1 = x[:, f1] > t1
+            for node in (side & ~r1, side & r1):
+                leaves.append(float(-g[node].sum() / (h[node].sum() + L2)) * LEARNING_RATE)
+        model["feature"].append(feats)
+        model["split"].append(splits)
+        model["leaf"].append(leaves)
+        margin = FallModel(model, "boost").margin(x)
+    return model
 
 
 def fit(cands: list[Candidates], cfg: FallConfig) -> dict[str, Any]:
@@ -107,19 +153,8 @@ def fit(cands: list[Candidates], cfg: FallConfig) -> dict[str, Any]:
     x = np.vstack([c.feats for c in cands])
     y = np.concatenate([c.labels for c in cands])
     x, y = x[y >= 0], y[y >= 0].astype(np.float64)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale < 1e-6] = 1.0
-    z = (x - mean) / scale
     w = np.where(y == 1, 0.5 / max(1.0, y.sum()), 0.5 / max(1.0, (1 - y).sum())) * len(y)
-    coef, intercept = _logistic(z, y, w)
-    model = {
-        "features": list(FEATURES),
-        "mean": mean.tolist(),
-        "scale": scale.tolist(),
-        "coef": coef.tolist(),
-        "intercept": intercept,
-        "threshold": 0.5,
-    }
+    model = boost(x, y, w)
     scorer = FallModel(model, "fit")
     fall_best, adl_best = [], []
     for c in cands:

@@ -7,8 +7,8 @@ Pipeline, ObsPy/river style, each step on whole blocks:
    and the time spent saturated becomes a feature);
 4. on/off hysteresis trigger; the peak of each triggered event is an impact candidate;
 5. once ``post_s`` seconds after the impact have arrived, a dozen features (free fall before,
-   impact, jerk, posture change, stillness after, repetitiveness) are scored by a logistic
-   model whose weights ship in ``data/fall_<placement>.json`` (``bench/train_fall.py``);
+   impact, jerk, posture change, stillness after, repetitiveness) are scored by small
+   gradient-boosted trees shipped in ``data/fall_<placement>.json`` (``bench/train_fall.py``);
 6. threshold (scoring is kept apart from thresholding) and a refractory period.
 
 A candidate whose post-impact window never completes (the stream stopped) is scored on what
@@ -54,12 +54,16 @@ FEATURES: tuple[str, ...] = (
     "post_dev_g",
     "tilt_deg",
     "above_s",
-    "impacts",
+    "impacts_pre",
+    "impacts_post",
     "log_jerk",
     "saturated_s",
     "impact_area",
     "post_dyn_g",
     "pre_dyn_g",
+    "free_fall_area",
+    "post_mean_g",
+    "still_frac",
 )
 
 
@@ -135,23 +139,45 @@ def waist_defaults() -> FallConfig:
 
 
 class FallModel:
-    """Standardized logistic regression over ``FEATURES``; weights from a JSON file."""
+    """Gradient-boosted depth-2 trees over ``FEATURES``; weights from a JSON file.
+
+    Tree ``i`` splits on ``feature[i][0] > threshold[i][0]``, then on node 1 (left) or 2
+    (right) the same way, ending in one of four ``leaf`` values; the score is the logistic
+    of ``base`` plus the sum of the leaves, computed for all trees at once.
+    """
 
     def __init__(self, data: dict[str, Any], source: str) -> None:
         names = tuple(data.get("features", ()))
         if names != FEATURES:
             raise ValueError(f"fall model {source}: features {names} do not match {FEATURES}")
-        self.mean = np.asarray(data["mean"], dtype=np.float64)
-        self.scale = np.asarray(data["scale"], dtype=np.float64)
-        self.coef = np.asarray(data["coef"], dtype=np.float64)
-        self.intercept = float(data["intercept"])
+        self.base = float(data["base"])
+        self.feature = np.asarray(data["feature"], dtype=np.intp).reshape(-1, 3)
+        self.split = np.asarray(data["split"], dtype=np.float64).reshape(-1, 3)
+        self.leaf = np.asarray(data["leaf"], dtype=np.float64).reshape(-1, 4)
         self.threshold = float(data["threshold"])
         self.source = source
+        if not (len(self.feature) == len(self.split) == len(self.leaf)):
+            raise ValueError(f"fall model {source}: feature, split and leaf differ in length")
+        if len(self.feature) and not 0 <= self.feature.min() <= self.feature.max() < len(names):
+            raise ValueError(f"fall model {source}: a tree uses a feature index out of range")
+
+    def margin(self, feats: F64) -> F64:
+        """Log-odds of a fall for each feature row."""
+        x = np.atleast_2d(feats)
+        if not len(self.feature):
+            return np.full(len(x), self.base)
+        right = x[:, self.feature[:, 0]] > self.split[:, 0]
+        f1 = np.where(right, self.feature[:, 2], self.feature[:, 1])
+        s1 = np.where(right, self.split[:, 2], self.split[:, 1])
+        leaf = 2 * right + (np.take_along_axis(x, f1, axis=1) > s1)
+        values = np.take_along_axis(
+            np.broadcast_to(self.leaf, (len(x), *self.leaf.shape)), leaf[..., None], axis=2
+        )
+        return self.base + values[..., 0].sum(axis=1)
 
     def score(self, feats: F64) -> F64:
         """Fall probability of each feature row, in [0, 1]."""
-        z = (np.atleast_2d(feats) - self.mean) / self.scale
-        return 1.0 / (1.0 + np.exp(-(z @ self.coef + self.intercept)))
+        return 1.0 / (1.0 + np.exp(-self.margin(feats)))
 
 
 @lru_cache(maxsize=8)
@@ -188,6 +214,8 @@ def window_features(
     cos = float(np.dot(g_pre, g_post) / (np.linalg.norm(g_pre) * np.linalg.norm(g_post) + 1e-9))
     dyn = np.linalg.norm(xyz - grav, axis=1)
     c = mag[ctx] >= cfg.on_g
+    rises = np.flatnonzero(c[1:] & ~c[:-1]) + 1 + ctx.start - p
+    half = round(0.5 * fs)
     jerk = np.abs(np.diff(xyz[imp], axis=0)).max() * fs if imp.stop - imp.start > 1 else 0.0
     return np.array(
         [
@@ -198,12 +226,16 @@ def window_features(
             abs(stat(mag[post], "mean", 1.0) - 1.0),
             math.degrees(math.acos(max(-1.0, min(1.0, cos)))),
             float(c.sum()) / fs,
-            float(np.count_nonzero(c[1:] & ~c[:-1]) + int(c[0]) if len(c) else 0),
+            float(np.count_nonzero(rises < -half)),
+            float(np.count_nonzero(rises > half)),
             math.log1p(jerk),
             float((np.abs(xyz[imp]) >= cfg.clip_g).any(axis=1).sum()) / fs,
             float(np.abs(mag[imp] - 1.0).sum()) / fs,
             stat(dyn[post], "mean", 0.0),
             stat(dyn[pre], "mean", 0.0),
+            float(np.clip(1.0 - mag[span(-1.5, 0.0)], 0.0, None).sum()) / fs,
+            stat(mag[post], "mean", 1.0),
+            stat((dyn[post] < 0.1).astype(np.float64), "mean", 0.0),
         ]
     )
 
