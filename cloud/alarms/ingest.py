@@ -1,0 +1,227 @@
+"""Storing alarms and alarm updates from gateways, idempotently (by alarm and update id)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.alarms.models import CANCELLED, CLEARED, OPEN, Alarm, AlarmEvent
+from cloud.db import insert_ignoring_conflicts, utcnow
+from cloud.errors import field_name
+from cloud.gateways.auth import GatewayIdentity
+from cloud.registry.models import Household
+from cloud.schemas import nul_path
+from protocol import Alarm as AlarmIn
+from protocol import AlarmAction, AlarmUpdate, IngestAck, IngestRejection
+
+log = logging.getLogger(__name__)
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_EVIDENCE = 200
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _item_id(raw: Any, key: str, index: int) -> str:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, str) and value else f"#{index}"
+
+
+def parse_items(raws: list[Any], model: type[M], key: str, ack: IngestAck) -> list[M]:
+    """Validate each item on its own; failures go to ``ack.rejected`` naming the field."""
+    good: list[M] = []
+    for i, raw in enumerate(raws):
+        item_id = _item_id(raw, key, i)
+        bad = nul_path(raw)
+        if bad:
+            ack.rejected.append(
+                IngestRejection(id=item_id, error=f"{bad}: contains a NUL character")
+            )
+            continue
+        try:
+            good.append(model.model_validate(raw))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            ack.rejected.append(
+                IngestRejection(id=item_id, error=f"{field_name(err['loc'])}: {err['msg']}")
+            )
+    return good
+
+
+def _in_range(ts: datetime) -> bool:
+    return EARLIEST <= ts < LATEST
+
+
+async def store_alarms(
+    session: AsyncSession, gw: GatewayIdentity, raws: list[Any]
+) -> tuple[IngestAck, list[AlarmIn]]:
+    """Insert new alarms, skip known ones; returns the answer and the alarms stored now."""
+    ack = IngestAck()
+    fresh: dict[str, AlarmIn] = {}
+    for alarm in parse_items(raws, AlarmIn, "alarm_id", ack):
+        if alarm.gateway_id != gw.gateway_id:
+            ack.rejected.append(
+                IngestRejection(
+                    id=alarm.alarm_id, error="gateway_id: does not match the credential"
+                )
+            )
+        elif gw.household_id is not None and alarm.home_id != gw.household_id:
+            ack.rejected.append(
+                IngestRejection(id=alarm.alarm_id, error="home_id: not this gateway's household")
+            )
+        elif not _in_range(alarm.raised_at):
+            ack.rejected.append(
+                IngestRejection(id=alarm.alarm_id, error="raised_at: outside 2000-2100")
+            )
+        elif alarm.alarm_id in fresh:
+            ack.duplicates.append(alarm.alarm_id)
+        else:
+            fresh[alarm.alarm_id] = alarm
+    if not fresh:
+        return ack, []
+    homes = {a.home_id for a in fresh.values()}
+    known = set((await session.scalars(select(Household.id).where(Household.id.in_(homes)))).all())
+    now = utcnow()
+    rows = [_alarm_row(a, now, a.home_id if a.home_id in known else None) for a in fresh.values()]
+    stmt = insert_ignoring_conflicts(session, Alarm, "alarm_id").returning(Alarm.id, Alarm.alarm_id)
+    inserted = {aid: pk for pk, aid in (await session.execute(stmt, rows)).all()} if rows else {}
+    if inserted:
+        events = [
+            {
+                "alarm_pk": pk,
+                "action": "raised",
+                "ts": fresh[aid].raised_at,
+                "received_at": now,
+                "severity": str(fresh[aid].severity),
+                "reason": fresh[aid].message,
+                "evidence": [],
+            }
+            for aid, pk in inserted.items()
+        ]
+        await session.execute(insert(AlarmEvent), events)
+    others = [aid for aid in fresh if aid not in inserted]
+    if others:
+        owners = dict(
+            (
+                await session.execute(
+                    select(Alarm.alarm_id, Alarm.gateway_id).where(Alarm.alarm_id.in_(others))
+                )
+            ).all()
+        )
+        for aid in others:
+            if owners.get(aid, gw.gateway_id) == gw.gateway_id:
+                ack.duplicates.append(aid)
+            else:
+                ack.rejected.append(
+                    IngestRejection(id=aid, error="alarm_id: already used by another gateway")
+                )
+    await session.commit()
+    ack.accepted.extend(aid for aid in fresh if aid in inserted)
+    return ack, [fresh[aid] for aid in fresh if aid in inserted]
+
+
+def _alarm_row(a: AlarmIn, now: datetime, household_id: str | None) -> dict[str, Any]:
+    return {
+        "alarm_id": a.alarm_id,
+        "gateway_id": a.gateway_id,
+        "home_id": a.home_id,
+        "household_id": household_id,
+        "device_id": a.device_id,
+        "kind": str(a.kind),
+        "severity": str(a.severity),
+        "status": OPEN,
+        "source": "gateway",
+        "detector": a.detector,
+        "message": a.message,
+        "room": a.room,
+        "raised_at": a.raised_at,
+        "received_at": now,
+        "updated_at": now,
+        "evidence": [e.model_dump(mode="json") for e in a.evidence],
+        "details": dict(a.details),
+        "dispatch_state": "new",
+    }
+
+
+async def store_updates(
+    session: AsyncSession, gw: GatewayIdentity, raws: list[Any]
+) -> tuple[IngestAck, list[AlarmUpdate]]:
+    """Apply updates once each (by ``update_id``); returns the answer and the updates applied."""
+    ack = IngestAck()
+    updates: list[AlarmUpdate] = []
+    seen: set[str] = set()
+    for upd in parse_items(raws, AlarmUpdate, "update_id", ack):
+        if upd.gateway_id != gw.gateway_id:
+            ack.rejected.append(
+                IngestRejection(id=upd.update_id, error="gateway_id: does not match the credential")
+            )
+        elif not _in_range(upd.ts):
+            ack.rejected.append(IngestRejection(id=upd.update_id, error="ts: outside 2000-2100"))
+        elif upd.update_id in seen:
+            ack.duplicates.append(upd.update_id)
+        else:
+            seen.add(upd.update_id)
+            updates.append(upd)
+    if not updates:
+        return ack, []
+    alarm_ids = {u.alarm_id for u in updates}
+    alarms = {
+        a.alarm_id: a
+        for a in (
+            await session.scalars(
+                select(Alarm)
+                .where(Alarm.alarm_id.in_(alarm_ids), Alarm.gateway_id == gw.gateway_id)
+                .with_for_update()
+            )
+        ).all()
+    }
+    applied: list[AlarmUpdate] = []
+    now = utcnow()
+    for upd in updates:
+        alarm = alarms.get(upd.alarm_id)
+        if alarm is None:
+            ack.rejected.append(
+                IngestRejection(id=upd.update_id, error="alarm_id: no such alarm from this gateway")
+            )
+            continue
+        stmt = insert_ignoring_conflicts(session, AlarmEvent, "update_id").returning(AlarmEvent.id)
+        new = await session.scalar(
+            stmt,
+            {
+                "alarm_pk": alarm.id,
+                "update_id": upd.update_id,
+                "action": str(upd.action),
+                "ts": upd.ts,
+                "received_at": now,
+                "severity": str(upd.severity) if upd.severity else None,
+                "reason": upd.reason,
+                "evidence": [e.model_dump(mode="json") for e in upd.evidence],
+            },
+        )
+        if new is None:
+            ack.duplicates.append(upd.update_id)
+            continue
+        _apply(alarm, upd, now)
+        ack.accepted.append(upd.update_id)
+        applied.append(upd)
+    await session.commit()
+    return ack, applied
+
+
+def _apply(alarm: Alarm, upd: AlarmUpdate, now: datetime) -> None:
+    alarm.updated_at = now
+    if upd.evidence:
+        evidence = [*alarm.evidence, *(e.model_dump(mode="json") for e in upd.evidence)]
+        alarm.evidence = evidence[-MAX_EVIDENCE:]
+    if upd.action is AlarmAction.UPDATE:
+        if upd.severity is not None:
+            alarm.severity = str(upd.severity)
+    elif alarm.status == OPEN:
+        alarm.status = CLEARED if upd.action is AlarmAction.CLEAR else CANCELLED
+        alarm.closed_at = upd.ts

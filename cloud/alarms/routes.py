@@ -1,0 +1,106 @@
+"""``/api/v1/alarms``: what operators see of alarms and their events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import AwareDatetime
+from sqlalchemy import select
+
+from cloud.alarms.models import Alarm, AlarmEvent
+from cloud.auth.deps import Role, require_roles
+from cloud.auth.models import User
+from cloud.db import SessionDep
+from cloud.schemas import Public
+from protocol import AlarmKind
+
+router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
+
+Reader = Annotated[User, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR))]
+
+
+class AlarmEventPublic(Public):
+    """One step of an alarm."""
+
+    action: str
+    ts: datetime
+    received_at: datetime
+    severity: str | None
+    reason: str
+    evidence: list[dict[str, Any]]
+
+
+class AlarmPublic(Public):
+    """An alarm."""
+
+    id: int
+    alarm_id: str
+    gateway_id: str
+    home_id: str
+    household_id: str | None
+    device_id: str | None
+    kind: str
+    severity: str
+    status: str
+    source: str
+    detector: str
+    message: str
+    room: str | None
+    raised_at: datetime
+    received_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    evidence: list[dict[str, Any]]
+    details: dict[str, Any]
+    dispatch_state: str
+
+
+class AlarmDetail(AlarmPublic):
+    """An alarm with its events."""
+
+    events: list[AlarmEventPublic]
+
+
+@router.get("", response_model=list[AlarmPublic])
+async def list_alarms(
+    _: Reader,
+    session: SessionDep,
+    status_: Annotated[
+        Literal["open", "cleared", "cancelled", "resolved"] | None, Query(alias="status")
+    ] = None,
+    kind: AlarmKind | None = None,
+    home_id: Annotated[str | None, Query(max_length=128)] = None,
+    since: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[Alarm]:
+    """Newest first, filtered."""
+    stmt = select(Alarm).order_by(Alarm.received_at.desc(), Alarm.id.desc())
+    if status_:
+        stmt = stmt.where(Alarm.status == status_)
+    if kind:
+        stmt = stmt.where(Alarm.kind == str(kind))
+    if home_id:
+        stmt = stmt.where(Alarm.home_id == home_id)
+    if since:
+        stmt = stmt.where(Alarm.received_at >= since)
+    return list((await session.scalars(stmt.limit(limit).offset(offset))).all())
+
+
+@router.get("/{alarm_id}", response_model=AlarmDetail)
+async def get_alarm(alarm_id: str, _: Reader, session: SessionDep) -> dict[str, Any]:
+    """One alarm by its ``alarm_id``, with its events in order."""
+    alarm = await session.scalar(select(Alarm).where(Alarm.alarm_id == alarm_id))
+    if alarm is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"alarm_id: no such alarm {alarm_id!r}")
+    events = (
+        await session.scalars(
+            select(AlarmEvent).where(AlarmEvent.alarm_pk == alarm.id).order_by(AlarmEvent.id)
+        )
+    ).all()
+    return {
+        **AlarmPublic.model_validate(alarm).model_dump(),
+        "events": [AlarmEventPublic.model_validate(e).model_dump() for e in events],
+    }

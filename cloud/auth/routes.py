@@ -1,0 +1,101 @@
+"""``/api/v1/auth``: login, logout, who am I; ``/api/v1/users`` for admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import Field
+from sqlalchemy import delete, select
+
+from cloud.auth.deps import CurrentUser, Role, require_roles
+from cloud.auth.models import ApiToken, User
+from cloud.auth.passwords import token_hash
+from cloud.auth.service import UserExistsError, authenticate, create_user, issue_token
+from cloud.db import SessionDep
+from cloud.schemas import Public, Strict
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+class LoginRequest(Strict):
+    """Username and password."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(Public):
+    """A bearer token for the ``Authorization`` header."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    role: str
+
+
+class UserCreate(Strict):
+    """A new operator account."""
+
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@\-]+$")
+    password: str = Field(min_length=8, max_length=256)
+    role: Role
+    worker_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class UserPublic(Public):
+    """An operator account (never the password hash)."""
+
+    id: int
+    username: str
+    role: str
+    worker_id: int | None
+    active: bool
+
+
+@router.post("/auth/login", response_model=TokenOut)
+async def login(body: LoginRequest, request: Request, session: SessionDep) -> TokenOut:
+    """Exchange username and password for a bearer token."""
+    user = await authenticate(session, body.username, body.password)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "username or password is wrong")
+    settings = request.app.state.settings
+    token, row = await issue_token(session, user, settings.pepper, settings.token_ttl_hours)
+    await session.commit()
+    return TokenOut(access_token=token, expires_at=row.expires_at, role=user.role)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(request: Request, user: CurrentUser, session: SessionDep) -> None:
+    """Revoke the token used for this request."""
+    header = request.headers.get("authorization", "")
+    digest = token_hash(header.partition(" ")[2], request.app.state.settings.pepper)
+    await session.execute(delete(ApiToken).where(ApiToken.token_hash == digest))
+    await session.commit()
+
+
+@router.get("/auth/me", response_model=UserPublic)
+async def me(user: CurrentUser) -> User:
+    """The account behind the token."""
+    return user
+
+
+AdminDep = Annotated[User, Depends(require_roles(Role.ADMIN))]
+
+
+@router.get("/users", response_model=list[UserPublic])
+async def list_users(_: AdminDep, session: SessionDep) -> list[User]:
+    """Every operator account."""
+    return list((await session.scalars(select(User).order_by(User.id))).all())
+
+
+@router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+async def add_user(body: UserCreate, _: AdminDep, session: SessionDep) -> User:
+    """Create an operator account."""
+    try:
+        user = await create_user(session, body.username, body.password, body.role, body.worker_id)
+    except UserExistsError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"username: {exc}") from exc
+    await session.commit()
+    return user

@@ -1,0 +1,94 @@
+"""Gateway credentials: verification with a short-lived cache so ingest stays cheap."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.auth.passwords import secret_hash
+from cloud.gateways.models import Gateway
+from cloud.metrics import GATEWAY_AUTH_FAILURES
+from protocol.api import CredentialError, parse_credential
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayIdentity:
+    """A verified gateway."""
+
+    gateway_id: str
+    household_id: str | None
+
+
+@dataclass(slots=True)
+class _Entry:
+    secret_hash: str
+    identity: GatewayIdentity | None  # None: unknown or revoked
+    loaded: float
+
+
+class GatewayAuth:
+    """Checks ``Bearer cwg_<id>.<secret>`` against stored hashes, caching rows for ``ttl`` s."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl: float) -> None:
+        self._sessionmaker = sessionmaker
+        self._ttl = ttl
+        self._cache: dict[str, _Entry] = {}
+
+    def forget(self, gateway_id: str) -> None:
+        """Drop a cached gateway (after revocation or a new credential)."""
+        self._cache.pop(gateway_id, None)
+
+    async def verify(self, authorization: str | None) -> GatewayIdentity:
+        """The gateway a header authenticates; HTTPException 401 otherwise."""
+        scheme, _, credential = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not credential:
+            raise _refuse("Authorization: missing bearer credential")
+        try:
+            gateway_id, secret = parse_credential(credential.strip())
+        except CredentialError as exc:
+            raise _refuse(f"Authorization: {exc}") from exc
+        entry = self._cache.get(gateway_id)
+        # Unknown gateways are re-read soon: one may have just been added by another process.
+        ttl = self._ttl if entry is None or entry.identity else min(self._ttl, 2.0)
+        if entry is None or time.monotonic() - entry.loaded > ttl:
+            entry = await self._load(gateway_id)
+        if entry.identity is None or not hmac.compare_digest(
+            entry.secret_hash, secret_hash(secret)
+        ):
+            raise _refuse("Authorization: unknown gateway or wrong credential")
+        return entry.identity
+
+    async def _load(self, gateway_id: str) -> _Entry:
+        async with self._sessionmaker() as session:
+            row = await session.get(Gateway, gateway_id)
+        if row is None or row.revoked_at is not None:
+            entry = _Entry("", None, time.monotonic())
+        else:
+            entry = _Entry(
+                row.secret_hash, GatewayIdentity(row.id, row.household_id), time.monotonic()
+            )
+        if len(self._cache) > 200_000:
+            self._cache.clear()
+        self._cache[gateway_id] = entry
+        return entry
+
+
+def _refuse(detail: str) -> HTTPException:
+    GATEWAY_AUTH_FAILURES.inc()
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+async def current_gateway(request: Request) -> GatewayIdentity:
+    """FastAPI dependency: the gateway calling."""
+    auth: GatewayAuth = request.app.state.gateway_auth
+    return await auth.verify(request.headers.get("authorization"))
+
+
+CurrentGateway = Annotated[GatewayIdentity, Depends(current_gateway)]

@@ -1,0 +1,217 @@
+"""Gateway endpoints (``protocol.api`` paths): alarms, alarm updates, telemetry, heartbeats.
+
+Bodies are parsed here rather than by FastAPI so that one bad item of a batch is
+rejected on its own (``IngestAck.rejected`` names the field) while the rest is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import ValidationError
+
+from cloud.alarms.ingest import EARLIEST, LATEST, parse_items, store_alarms, store_updates
+from cloud.db import SessionDep, utcnow
+from cloud.errors import field_name
+from cloud.gateways.auth import CurrentGateway
+from cloud.metrics import HEARTBEATS, INGESTED, TELEMETRY_POINTS
+from cloud.schemas import nul_path
+from cloud.timeseries.buffer import BufferFullError
+from cloud.timeseries.points import alarm_event_line, heartbeat_line, telemetry_lines
+from cloud.timeseries.writer import InfluxWriter
+from protocol import GatewayHeartbeat, IngestAck, IngestRejection, TelemetryBatch, TelemetryPoint
+from protocol.api import ALARM_UPDATES_PATH, ALARMS_PATH, HEARTBEAT_PATH, TELEMETRY_PATH
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["gateway"])
+
+MAX_ITEMS = 1000
+MAX_INT = 2**53
+_ACK: dict[int | str, dict[str, Any]] = {
+    200: {"model": IngestAck, "description": "What was stored, seen before, or refused."}
+}
+
+
+def _invalid(field: str, msg: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail=[
+            {"field": field, "loc": ["body", *field.split(".")], "msg": msg, "type": "value_error"}
+        ],
+    )
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+async def _json(request: Request) -> Any:
+    body = await request.body()
+    try:
+        return json.loads(body, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:
+        raise _invalid("body", f"not valid JSON: {exc}") from exc
+
+
+async def _items(request: Request, key: str) -> list[Any]:
+    data = await _json(request)
+    if not isinstance(data, dict):
+        raise _invalid("body", "must be a JSON object")
+    extra = set(data) - {key}
+    if extra:
+        raise _invalid(sorted(extra)[0], "unknown field")
+    items = data.get(key)
+    if not isinstance(items, list):
+        raise _invalid(key, "must be a list")
+    if len(items) > MAX_ITEMS:
+        raise _invalid(key, f"at most {MAX_ITEMS} items per request")
+    return items
+
+
+def _ack(ack: IngestAck, kind: str) -> Response:
+    INGESTED.labels(kind, "accepted").inc(len(ack.accepted))
+    INGESTED.labels(kind, "duplicate").inc(len(ack.duplicates))
+    INGESTED.labels(kind, "rejected").inc(len(ack.rejected))
+    return Response(ack.model_dump_json(), media_type="application/json")
+
+
+@router.post(ALARMS_PATH, responses=_ACK, response_class=Response)
+async def post_alarms(request: Request, gw: CurrentGateway, session: SessionDep) -> Response:
+    """Store alarms (``{"alarms": [Alarm, ...]}``); a known ``alarm_id`` changes nothing."""
+    raws = await _items(request, "alarms")
+    ack, stored = await store_alarms(session, gw, raws)
+    if stored:
+        request.app.state.alarm_wakeup.set()
+        lines = [
+            alarm_event_line(
+                alarm_id=a.alarm_id,
+                home_id=a.home_id,
+                gateway_id=a.gateway_id,
+                kind=str(a.kind),
+                severity=str(a.severity),
+                action="raised",
+                ts=a.raised_at,
+            )
+            for a in stored
+        ]
+        _influx(request).submit(lines)
+    return _ack(ack, "alarm")
+
+
+@router.post(ALARM_UPDATES_PATH, responses=_ACK, response_class=Response)
+async def post_alarm_updates(request: Request, gw: CurrentGateway, session: SessionDep) -> Response:
+    """Apply alarm updates (``{"updates": [AlarmUpdate, ...]}``) once each."""
+    raws = await _items(request, "updates")
+    ack, applied = await store_updates(session, gw, raws)
+    if applied:
+        request.app.state.alarm_wakeup.set()
+    return _ack(ack, "alarm_update")
+
+
+@router.post(TELEMETRY_PATH, responses=_ACK, response_class=Response)
+async def post_telemetry(request: Request, gw: CurrentGateway) -> Response:
+    """Write a TelemetryBatch to InfluxDB; returns once the points are durable.
+
+    A redelivered batch writes the same points again, which InfluxDB stores once.
+    503 with Retry-After when InfluxDB is down and the buffer is full.
+    """
+    data = await _json(request)
+    if not isinstance(data, dict):
+        raise _invalid("body", "must be a JSON object")
+    ack = IngestAck()
+    try:
+        batch = TelemetryBatch.model_validate(data)
+        raw_points: list[Any] = list(batch.points)
+    except ValidationError:
+        points_in = data.get("points")
+        raw_points = points_in if isinstance(points_in, list) else []
+        try:
+            batch = TelemetryBatch.model_validate({**data, "points": []})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise _invalid(field_name(err["loc"]), err["msg"]) from exc
+    if batch.gateway_id != gw.gateway_id:
+        raise _invalid("gateway_id", "does not match the credential")
+    if gw.household_id is not None and batch.home_id != gw.household_id:
+        raise _invalid("home_id", "not this gateway's household")
+    points = _good_points(batch.batch_id, raw_points, ack)
+    try:
+        await _influx(request).write(telemetry_lines(batch, points))
+    except BufferFullError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "60"}
+        ) from exc
+    if points or not ack.rejected:
+        ack.accepted.append(batch.batch_id)
+    TELEMETRY_POINTS.inc(len(points))
+    return _ack(ack, "telemetry")
+
+
+def _good_points(batch_id: str, raws: list[Any], ack: IngestAck) -> list[TelemetryPoint]:
+    good: list[TelemetryPoint] = []
+    for i, raw in enumerate(raws):
+        item = f"{batch_id}#{i}"
+        if isinstance(raw, TelemetryPoint):
+            point = raw
+        else:
+            sub = IngestAck()
+            parsed = parse_items([raw], TelemetryPoint, "", sub)
+            if not parsed:
+                ack.rejected.append(
+                    IngestRejection(id=item, error=f"points[{i}].{sub.rejected[0].error}")
+                )
+                continue
+            point = parsed[0]
+        if nul_path(point.metric) or nul_path(point.room or ""):
+            ack.rejected.append(IngestRejection(id=item, error=f"points[{i}]: NUL character"))
+        elif not EARLIEST <= point.minute < LATEST:
+            ack.rejected.append(
+                IngestRejection(id=item, error=f"points[{i}].minute: outside 2000-2100")
+            )
+        elif point.count > MAX_INT:
+            ack.rejected.append(IngestRejection(id=item, error=f"points[{i}].count: too large"))
+        elif any(
+            v is not None and not math.isfinite(v) for v in (point.min, point.mean, point.max)
+        ):
+            ack.rejected.append(IngestRejection(id=item, error=f"points[{i}].mean: not finite"))
+        else:
+            good.append(point)
+    return good
+
+
+@router.post(HEARTBEAT_PATH)
+async def post_heartbeat(request: Request, gw: CurrentGateway) -> dict[str, bool]:
+    """Record that the gateway is alive, and its health."""
+    data = await _json(request)
+    if isinstance(data, dict) and nul_path(data):
+        raise _invalid(str(nul_path(data)), "contains a NUL character")
+    try:
+        hb = GatewayHeartbeat.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise _invalid(field_name(err["loc"]), err["msg"]) from exc
+    if hb.gateway_id != gw.gateway_id:
+        raise _invalid("gateway_id", "does not match the credential")
+    for name in ("outbox_pending", "quarantine_count", "devices_online", "devices_total"):
+        if abs(getattr(hb, name) or 0) > MAX_INT:
+            raise _invalid(name, "too large")
+    now = utcnow()
+    health = hb.model_dump(
+        mode="json", exclude={"gateway_id", "home_id", "schema_version", "version"}
+    )
+    request.app.state.heartbeats.record(gw.gateway_id, now, hb.version, health)
+    _influx(request).submit([heartbeat_line(hb, now)])
+    HEARTBEATS.inc()
+    return {"ok": True}
+
+
+def _influx(request: Request) -> InfluxWriter:
+    writer: InfluxWriter | None = request.app.state.influx
+    if writer is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "service is starting")
+    return writer

@@ -1,0 +1,157 @@
+"""One factory for the registry's list / get / create / update / delete endpoints.
+
+No ``from __future__ import annotations`` here: FastAPI reads the per-resource body
+types from the annotations of the closures at definition time.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from cloud.auth.deps import Role, require_roles
+from cloud.auth.models import User
+from cloud.db import Base, SessionDep
+from cloud.registry.masking import mask_for
+from cloud.schemas import Public, Strict
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How one table is exposed under ``/api/v1/<path>``."""
+
+    path: str
+    model: type[Base]
+    create: type[Strict]
+    update: type[Strict]
+    public: type[Public]
+    read_roles: Sequence[Role]
+    write_roles: Sequence[Role]
+    id_type: type = int
+    refs: dict[str, type[Base]] = field(default_factory=dict)  # body field -> referenced table
+    filters: Sequence[str] = ()  # query parameters that filter the list by equality
+    masked: Sequence[str] = ()  # fields masked by role (see masking.CLEAR_FOR)
+    unique: Sequence[str] = ()  # fields whose duplicates give 409 naming them
+
+
+def _out(res: Resource, row: Base, user: User) -> dict[str, Any]:
+    data = res.public.model_validate(row).model_dump(mode="json")
+    for name in res.masked:
+        if isinstance(data.get(name), str):
+            data[name] = mask_for(user.role, name, data[name])
+    return data
+
+
+async def _check_refs(res: Resource, session: Any, values: dict[str, Any]) -> None:
+    for name, target in res.refs.items():
+        value = values.get(name)
+        if value is not None and await session.get(target, value) is None:
+            raise _invalid(name, f"no such {target.__tablename__[:-1]} {value!r}")
+
+
+def _invalid(name: str, msg: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail=[{"field": name, "loc": ["body", name], "msg": msg, "type": "value_error"}],
+    )
+
+
+def _conflict(res: Resource, exc: IntegrityError) -> HTTPException:
+    text = str(exc.orig)
+    named = next((f for f in res.unique if f in text), None) or "id"
+    return HTTPException(status.HTTP_409_CONFLICT, f"{named}: already exists or is in use")
+
+
+def crud_router(res: Resource) -> APIRouter:
+    """The five endpoints of ``res``."""
+    router = APIRouter(prefix=f"/api/v1/{res.path}", tags=[res.path])
+    Reader = Annotated[User, Depends(require_roles(*res.read_roles))]
+    Writer = Annotated[User, Depends(require_roles(*res.write_roles))]
+    IdPath = res.id_type
+    Create = res.create
+    Update = res.update
+    pk = res.model.__mapper__.primary_key[0]
+
+    async def _get(session: Any, item_id: Any) -> Base:
+        row = await session.get(res.model, item_id)
+        if row is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"id: no such {res.path[:-1]} {item_id!r}"
+            )
+        return row
+
+    @router.get("", summary=f"List {res.path}")
+    async def list_items(
+        request: Request,
+        user: Reader,
+        session: SessionDep,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> list[dict[str, Any]]:
+        stmt = select(res.model).order_by(pk).limit(limit).offset(offset)
+        for name in res.filters:
+            value = request.query_params.get(name)
+            if value is not None:
+                stmt = stmt.where(getattr(res.model, name) == value)
+        rows = (await session.scalars(stmt)).all()
+        return [_out(res, r, user) for r in rows]
+
+    @router.get("/{item_id}", summary=f"Get one of {res.path}")
+    async def get_item(
+        item_id: IdPath,  # type: ignore[valid-type]
+        user: Reader,
+        session: SessionDep,
+    ) -> dict[str, Any]:
+        return _out(res, await _get(session, item_id), user)
+
+    @router.post("", status_code=status.HTTP_201_CREATED, summary=f"Create one of {res.path}")
+    async def create_item(body: Create, user: Writer, session: SessionDep) -> dict[str, Any]:  # type: ignore[valid-type]
+        values = body.model_dump(mode="python")  # type: ignore[attr-defined]
+        await _check_refs(res, session, values)
+        row = res.model(**values)
+        session.add(row)
+        try:
+            await session.commit()
+        except IntegrityError as exc:
+            raise _conflict(res, exc) from exc
+        return _out(res, row, user)
+
+    @router.patch("/{item_id}", summary=f"Change one of {res.path}")
+    async def update_item(
+        item_id: IdPath,  # type: ignore[valid-type]
+        body: Update,  # type: ignore[valid-type]
+        user: Writer,
+        session: SessionDep,
+    ) -> dict[str, Any]:
+        row = await _get(session, item_id)
+        values = body.model_dump(mode="python", exclude_unset=True)  # type: ignore[attr-defined]
+        for name, value in values.items():
+            if value is None and not res.model.__table__.columns[name].nullable:
+                raise _invalid(name, "may not be null")
+        await _check_refs(res, session, values)
+        for name, value in values.items():
+            setattr(row, name, value)
+        try:
+            await session.commit()
+        except IntegrityError as exc:
+            raise _conflict(res, exc) from exc
+        return _out(res, row, user)
+
+    @router.delete(
+        "/{item_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete one of {res.path}"
+    )
+    async def delete_item(
+        item_id: IdPath,  # type: ignore[valid-type]
+        user: Writer,
+        session: SessionDep,
+    ) -> None:
+        await session.delete(await _get(session, item_id))
+        try:
+            await session.commit()
+        except IntegrityError as exc:
+            raise _conflict(res, exc) from exc
+
+    return router

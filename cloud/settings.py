@@ -1,0 +1,90 @@
+"""Service settings from ``CAREWATCH_*`` environment variables, read when called."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "carewatch-development-only-secret"
+
+
+class SettingsError(ValueError):
+    """Settings that must not be used to start the service; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the cloud service reads from its environment (prefix ``CAREWATCH_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREWATCH_", extra="ignore")
+
+    production: bool = Field(
+        default=False, description="Production mode: refuse to start with missing secrets."
+    )
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///var/carewatch.db",
+        description="SQLAlchemy async URL; SQLite (aiosqlite) or PostgreSQL (asyncpg).",
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Apply Alembic migrations when the service starts."
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    data_dir: Path = Field(default=Path("var"), description="Local files: the InfluxDB buffer.")
+    influx_url: str = Field(default="http://127.0.0.1:8086", description="InfluxDB HTTP API.")
+    influx_database: str = Field(default="carewatch", description="Created if missing.")
+    influx_username: str | None = None
+    influx_password: SecretStr | None = None
+    influx_batch_lines: int = Field(default=5000, ge=1, description="Lines per write request.")
+    influx_flush_ms: int = Field(default=50, ge=1, description="Longest wait to fill a batch.")
+    influx_buffer_max_lines: int = Field(
+        default=5_000_000,
+        ge=1,
+        description="Bound of the durable buffer used while InfluxDB is down.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Pepper for operator token hashes; required in production."
+    )
+    token_ttl_hours: float = Field(default=12.0, gt=0, le=24 * 90)
+    gateway_auth_cache_s: float = Field(
+        default=30.0, ge=0, description="How long a verified gateway credential is trusted."
+    )
+    heartbeat_timeout_s: float = Field(
+        default=300.0, gt=0, description="Silence after which a gateway is offline."
+    )
+    heartbeat_flush_s: float = Field(default=1.0, gt=0, description="Heartbeat write coalescing.")
+    monitor_interval_s: float = Field(default=15.0, gt=0, description="Offline check period.")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL for links.")
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_base_url: str | None = Field(
+        default=None, description="Override of Twilio's API base (a local stand-in in tests)."
+    )
+    vapid_public_key: str | None = None
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str = "mailto:ops@carewatch.invalid"
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Settings:
+        if not self.production:
+            return self
+        missing: list[str] = []
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(key) < 32 or key == DEV_SECRET:
+            missing.append("CAREWATCH_SECRET_KEY (at least 32 characters)")
+        if self.twilio_account_sid and not self.twilio_auth_token:
+            missing.append("CAREWATCH_TWILIO_AUTH_TOKEN")
+        if self.vapid_public_key and not self.vapid_private_key:
+            missing.append("CAREWATCH_VAPID_PRIVATE_KEY")
+        if self.influx_username and not self.influx_password:
+            missing.append("CAREWATCH_INFLUX_PASSWORD")
+        if missing:
+            raise SettingsError("production mode needs " + ", ".join(missing))
+        return self
+
+    @property
+    def pepper(self) -> bytes:
+        """Key for operator token hashes."""
+        key = self.secret_key.get_secret_value() if self.secret_key else DEV_SECRET
+        return key.encode()
