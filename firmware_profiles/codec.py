@@ -109,7 +109,7 @@ class PayloadCodec(ABC):
             if len(value) == 0:
                 return None
             return Reading(device_id, ts, f.kind, samples=value, rate_hz=self.rate_hz)
-        return Reading(device_id, ts, f.kind, value=value)
+        return Reading(device_id, ts, f.kind, value=value, unit=f.unit)
 
     def _raw(self, f: CompiledField, value: Any) -> Any:
         try:
@@ -301,7 +301,7 @@ class BinaryCodec(PayloadCodec):
                 continue
             value = self._convert(f, raw, topic)
             if value is not SKIP:
-                out.append(Reading(device_id, ts, f.kind, value=value))
+                out.append(Reading(device_id, ts, f.kind, value=value, unit=f.unit))
         if self.block_fields:
             block = memoryview(frame)[size:]
             for f in self.block_fields:

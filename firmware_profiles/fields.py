@@ -39,6 +39,7 @@ class CompiledField:
     absent: Any
     required: bool
     is_block: bool
+    unit: str  # unit label of the reading when not the kind's canonical one (dBm), else ""
     decode: DecodeFn
     encode: EncodeFn
 
@@ -74,6 +75,7 @@ def compile_fields(spec: ProfileSpec) -> list[CompiledField]:
                 absent=MISSING if f.absent is None else f.absent,
                 required=f.required,
                 is_block=f.value_class == ValueClass.BLOCK,
+                unit=f.unit if f.unit == "dBm" else "",
                 decode=decode,
                 encode=encode,
             )
