@@ -1,0 +1,66 @@
+"""``POST /webhooks/twilio/status``: delivery status callbacks, recorded once each."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.db import SessionDep
+from cloud.notify.models import DeliveryReceipt, Notification
+from cloud.notify.outbox import block_number
+from cloud.notify.signature import signed_form
+from cloud.notify.sms import PERMANENT_CODES
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["webhooks"])
+STATUS_PATH = "/webhooks/twilio/status"
+
+
+@router.post(STATUS_PATH, status_code=status.HTTP_204_NO_CONTENT)
+async def twilio_status(
+    request: Request, session: SessionDep, form: Annotated[dict[str, str], Depends(signed_form)]
+) -> Response:
+    """Store a message status once per (MessageSid, MessageStatus); repeats are no-ops."""
+    sid, state = form.get("MessageSid", ""), form.get("MessageStatus", "")
+    if not sid or not state or len(sid) > 64 or len(state) > 32:
+        raise HTTPException(422, "MessageSid and MessageStatus: required, at most 64/32 chars")
+    error = (form.get("ErrorCode") or "")[:16] or None
+    now = request.app.state.dispatcher.clock.now()
+    try:
+        await _record(session, sid, state, error, now)
+    except IntegrityError:  # the same callback, concurrently: already recorded
+        logger.info("duplicate status callback for %s", sid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _record(
+    session: AsyncSession, sid: str, state: str, error: str | None, now: datetime
+) -> None:
+    async with session.begin():
+        seen = await session.scalar(
+            select(DeliveryReceipt.id).where(
+                DeliveryReceipt.provider_id == sid, DeliveryReceipt.status == state
+            )
+        )
+        if seen is not None:
+            return
+        session.add(
+            DeliveryReceipt(provider_id=sid, status=state, error_code=error, received_at=now)
+        )
+        await session.execute(
+            update(Notification)
+            .where(Notification.provider_id == sid)
+            .values(provider_status=state)
+        )
+        if error and error.isdigit() and int(error) in PERMANENT_CODES:
+            phone = await session.scalar(
+                select(Notification.address).where(Notification.provider_id == sid).limit(1)
+            )
+            if phone:
+                await block_number(session, phone, error, now)
