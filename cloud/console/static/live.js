@@ -58,7 +58,7 @@ export function render(root) {
         const it = byId.get(li.dataset.id);
         if (!it) continue;
         const age = ageOf(it, skewMs);
-        li.className = `item ${ageClass(age, data.target_s)}`;
+        li.className = `item ${ageClass(age, it.target_s)}`;
         li.querySelector(".age").textContent = fmtAge(age);
       }
     }

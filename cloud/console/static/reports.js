@@ -71,7 +71,7 @@ export function render(root, params, ctx) {
   async function refresh() {
     try {
       const r = await get(`/reports?days=${days}`);
-      period.textContent = `${fmtTime(r.from)} – ${fmtTime(r.to)}`;
+      period.textContent = `${fmtTime(r.start)} – ${fmtTime(r.end)}`;
       show(body, r, days);
     } catch (e) {
       mount(body, h("p", { class: "error" }, e.message));

@@ -44,7 +44,7 @@ function alarms(list) {
 }
 
 function charts(series) {
-  const range = [series.from, series.to];
+  const range = [series.start, series.end];
   const gap = series.bucket_s * 3000;
   const out = [];
   for (const [metric, label] of [["heart_rate", "Heart rate (bpm)"], ["spo2", "SpO₂ (%)"]]) {
