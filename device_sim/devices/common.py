@@ -18,6 +18,34 @@ def heartbeat_period(spec: ProfileSpec) -> float:
     return 0.8 * float(spec.heartbeat_interval_s or DEFAULT_HEARTBEAT_S)
 
 
+def field_unit(spec: ProfileSpec, kind: str) -> str | None:
+    """The unit the profile's payload uses for ``kind`` (e.g. dBm for link quality), if told."""
+    model = getattr(spec, "spec", None)
+    return next((f.unit for f in getattr(model, "fields", []) if f.kind == kind), None)
+
+
+def battery_columns(spec: ProfileSpec, level: F64) -> dict[str, F64]:
+    """Battery percent and cell voltage columns as the profile carries them.
+
+    The voltage follows the profile's battery curve when it declares one; when the profile
+    derives its battery reading from the voltage, only the voltage is sent.
+    """
+    model = getattr(spec, "spec", None)
+    curve = getattr(model, "battery_curve", None)
+    if curve:
+        pts = sorted(curve, key=lambda vp: vp[1])
+        volts = np.interp(level, [p for _, p in pts], [v for v, _ in pts])
+    else:
+        volts = 2.7 + 0.33 * level / 100.0
+    cols = {"battery": np.round(level), "voltage": np.round(volts, 3)}
+    fields = getattr(model, "fields", [])
+    if any(
+        f.kind == "battery" and getattr(f, "converter_name", "") == "battery_curve" for f in fields
+    ):
+        del cols["battery"]
+    return cols
+
+
 def heartbeats(
     ctx: HomeContext,
     dev: PairedDevice,
@@ -38,13 +66,16 @@ def heartbeats(
     dead_at = None
     for ep in ctx.episodes_for("battery_die", dev.device_id):
         level, dead_at = apply_battery_die(level, t, ep)
-    lqi = np.clip(rng.normal(rng.uniform(60, 200), 12, t.shape), 0, 255).round()
+    battery_cols = battery_columns(spec, np.round(level, 1))
+    if field_unit(spec, "link_quality") == "dBm":
+        lqi = np.clip(rng.normal(rng.uniform(-85, -50), 4, t.shape), -100, -30).round()
+    else:
+        lqi = np.clip(rng.normal(rng.uniform(60, 200), 12, t.shape), 0, 255).round()
     stream = Stream.make(
         t,
         spec.kinds,
         heartbeat=True,
-        battery=np.round(level),
-        voltage=np.round(2.7 + 0.33 * level / 100.0, 3),
+        **battery_cols,
         link_quality=lqi,
         tamper=False,
         temperature=np.round(22.0 + rng.normal(0, 0.5, t.shape), 1),
