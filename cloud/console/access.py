@@ -1,8 +1,9 @@
 """Who may use the console, and what personal data each role sees in clear.
 
-Supervisors and admins see residents' and contacts' phone and ID numbers; dispatchers see
-them masked (the last digits only), and any phone-like number inside free text (audit
-actors, details) is masked for them too. Workers use their own app, not the console.
+Phone numbers (residents', contacts', and any phone-like number in free text such as
+audit actors) are in clear for supervisors and admins, masked for dispatchers; ID numbers
+follow the registry's rule (``cloud.registry.masking``: admins only). Workers use their
+own app, not the console.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from fastapi import Depends
 
 from cloud.auth.deps import Role, require_roles
 from cloud.auth.models import User
+from cloud.registry.masking import mask, mask_for
 
 CONSOLE_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR)
-CLEAR_ROLES = frozenset({Role.ADMIN.value, Role.SUPERVISOR.value})
+PHONE_CLEAR = frozenset({Role.ADMIN.value, Role.SUPERVISOR.value})
 _NUMBER = re.compile(r"\+?\d[\d \-]{5,}\d")
 
 
@@ -30,26 +32,20 @@ class Viewer:
 
     @property
     def clear(self) -> bool:
-        """True when phone and ID numbers may be shown in clear."""
-        return self.role in CLEAR_ROLES
+        """True when phone numbers are shown in clear."""
+        return self.role in PHONE_CLEAR
 
-    def phone(self, value: str | None) -> str | None:
+    def phone(self, value: str) -> str:
         """A phone number, masked unless the role needs it."""
-        return value if self.clear or not value else mask(value, keep=4)
+        return value if self.clear else mask(value)
 
-    def id_number(self, value: str | None) -> str | None:
+    def id_number(self, value: str) -> str:
         """An ID number, masked unless the role needs it."""
-        return value if self.clear or not value else mask(value, keep=2)
+        return mask_for(self.role, "id_number", value)
 
     def text(self, value: str) -> str:
         """Free text with phone-like numbers masked unless the role needs them."""
-        return value if self.clear else _NUMBER.sub(lambda m: mask(m.group(0), keep=4), value)
-
-
-def mask(value: str, *, keep: int) -> str:
-    """All but the last ``keep`` characters replaced (at least half of them hidden)."""
-    keep = min(keep, len(value) // 2)
-    return "•" * (len(value) - keep) + value[len(value) - keep :]
+        return value if self.clear else _NUMBER.sub(lambda m: mask(m.group(0)), value)
 
 
 async def _viewer(user: Annotated[User, Depends(require_roles(*CONSOLE_ROLES))]) -> Viewer:

@@ -1,9 +1,9 @@
 """Map data (households, workers, open alarms) and an alarm's candidate workers.
 
 Candidates are the workers dispatch offered the task to, plus whom dispatch's own
-selection (``pick_workers``) would choose now. The workers index is dispatch's live one
-when it is on ``app.state.worker_index``, else a small one built from the workers inside
-a box around the home that grows until enough are found.
+selection (``pick_workers``) would choose now. The workers index is the running
+dispatcher's (``app.state.dispatcher.index``) when there is one, else a small one built
+from the workers inside a box around the home that grows until enough are found.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ async def candidates(
         ):
             offers[offer.worker_id] = offer
     probe = task or Task(skills=config.kind_skills.get(alarm.kind, []))
-    index = getattr(state, "worker_index", None)
+    index = getattr(getattr(state, "dispatcher", None), "index", None)
     if not isinstance(index, WorkerIndex):
         index = await _local_index(session, home, config, CANDIDATES + 3)
     picks = await pick_workers(

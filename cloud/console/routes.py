@@ -41,6 +41,10 @@ def _targets(request: Request) -> live.Targets:
 
 
 def _config(request: Request) -> DispatchConfig:
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    config = getattr(dispatcher, "config", None)
+    if isinstance(config, DispatchConfig):
+        return config
     return request.app.state.console_dispatch_config
 
 
@@ -50,8 +54,8 @@ def _influx(request: Request) -> series.Querier | None:
 
 @api.get("/me", response_model=Me)
 async def me(viewer: ViewerDep) -> Me:
-    """The signed-in operator and whether personal numbers are shown in clear."""
-    return Me(username=viewer.username, roles=[viewer.role], clear_personal_data=viewer.clear)
+    """The signed-in operator and whether phone numbers are shown in clear."""
+    return Me(username=viewer.username, roles=[viewer.role], phones_in_clear=viewer.clear)
 
 
 @api.get("/live", response_model=Live)

@@ -12,7 +12,7 @@ class Me(BaseModel):
 
     username: str
     roles: list[str]
-    clear_personal_data: bool
+    phones_in_clear: bool
 
 
 class LiveAlarm(BaseModel):
