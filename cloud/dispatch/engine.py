@@ -70,6 +70,8 @@ class Dispatcher:
         """Step until ``stop`` is set; sleeps until the next timer or a wake-up."""
         events = [self.wake] + ([new_alarm] if new_alarm is not None else [])
         while not stop.is_set():
+            for ev in events:
+                ev.clear()  # before the step: a wake-up during the step is not lost
             try:
                 worked = await self.step()
             except Exception:
@@ -82,8 +84,6 @@ class Dispatcher:
             due = await self.next_due()
             if due is not None:
                 delay = min(delay, max(0.0, (due - self.clock.now()).total_seconds()))
-            for ev in events:
-                ev.clear()
             waits = [asyncio.ensure_future(ev.wait()) for ev in [*events, stop]]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
