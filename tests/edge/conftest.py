@@ -74,14 +74,14 @@ async def publish(url_port: int, messages: list[tuple[str, bytes]], *, qos: int 
 
 
 async def wait_until(
-    check: Callable[[], bool | Awaitable[bool]], *, timeout: float = 20.0, what: str = ""
+    check: Callable[[], bool | Awaitable[bool]], *, limit_s: float = 20.0, what: str = ""
 ) -> None:
-    """Poll ``check`` every 20 ms until it holds; fail naming ``what`` after ``timeout``."""
-    for _ in range(int(timeout / 0.02)):
+    """Poll ``check`` every 20 ms until it holds; fail naming ``what`` after ``limit_s``."""
+    for _ in range(int(limit_s / 0.02)):
         result = check()
         if not isinstance(result, bool):
             result = await result
         if result:
             return
         await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {limit_s}s waiting for {what}")

@@ -26,7 +26,7 @@ class Receiver:
     """What the stand-in cloud received, and how it answers."""
 
     credential: str
-    mode: str = "ok"  # ok | down | unauthorized
+    mode: str = "ok"  # ok | down | unauthorized | lose_answers (store, then answer 503)
     bad_ids: set[str] = field(default_factory=set)
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -61,6 +61,8 @@ class Receiver:
             for item in items:
                 (duplicates if item[key] in store else accepted).append(item[key])
                 store.setdefault(item[key], item)
+            if self.mode == "lose_answers":
+                return JSONResponse({"detail": "answer lost"}, status_code=503)
             return JSONResponse({"accepted": accepted, "duplicates": duplicates, "rejected": []})
 
         @api.post(ALARMS_PATH)

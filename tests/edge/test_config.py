@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from edge.cli import build_parser, main, resolve_config
-from edge.configfile import ConfigError, credential, load_config, load_home_for
 from edge.config import GatewayConfig
+from edge.configfile import ConfigError, credential, load_config, load_home_for
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,170 @@
+"""The gateway in-process against real Mosquitto and a local cloud receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from edge.app import Gateway
+from edge.outbox import Outbox
+from testbed import MosquittoServer
+from tests.edge.conftest import gateway_config, publish, wait_until, z2m
+from tests.edge.receiver import Receiver, serve
+from tests.edge.sos_bank import sos_bank
+
+pytestmark = pytest.mark.services
+
+T0 = 1_732_320_000.0
+
+
+def sos_press(ts: float) -> tuple[str, bytes]:
+    return "zigbee2mqtt/sos_button", z2m(action="single", battery=97, last_seen=int(ts * 1000))
+
+
+def sos_cancel(ts: float) -> tuple[str, bytes]:
+    return "zigbee2mqtt/sos_button", z2m(action="double", last_seen=int(ts * 1000))
+
+
+def motion(device: str, ts: float) -> tuple[str, bytes]:
+    return f"zigbee2mqtt/{device}", z2m(occupancy=True, battery=88, last_seen=int(ts * 1000))
+
+
+async def start(gw: Gateway) -> asyncio.Task[None]:
+    task = asyncio.create_task(gw.run())
+    await asyncio.wait_for(gw.ready.wait(), 10)
+    await wait_until(lambda: gw.ingest.connected, what="broker connection")
+    return task
+
+
+async def stop(gw: Gateway, task: asyncio.Task[None]) -> None:
+    gw.stop()
+    await asyncio.wait_for(task, 20)
+
+
+@pytest.fixture
+async def rx(credential: str) -> AsyncIterator[Receiver]:
+    async with serve(Receiver(credential)) as receiver:
+        yield receiver
+
+
+def make_gateway(
+    home_file: Path, data: Path, mosquitto: MosquittoServer, rx: Receiver | None, cred: str
+) -> Gateway:
+    cfg = gateway_config(home_file, data, mosquitto.url, rx.url if rx else None, cred)
+    cfg.broker.client_id = f"gw-test-{uuid.uuid4().hex[:8]}"
+    return Gateway(cfg, bank_factory=sos_bank)
+
+
+async def test_sos_flows_while_bad_and_unknown_payloads_are_quarantined(
+    mosquitto: MosquittoServer, rx: Receiver, home_file: Path, tmp_path: Path, credential: str
+) -> None:
+    gw = make_gateway(home_file, tmp_path / "data", mosquitto, rx, credential)
+    task = await start(gw)
+    await publish(
+        mosquitto.port,
+        [
+            ("zigbee2mqtt/pir_kitchen", b"{not json"),
+            ("zigbee2mqtt/stranger", z2m(occupancy=True)),
+            motion("pir_bedroom", T0),
+            sos_press(T0 + 1),
+        ],
+    )
+    await wait_until(lambda: len(rx.alarms) == 1, what="the SOS alarm at the cloud")
+    [alarm] = rx.alarms.values()
+    assert alarm["kind"] == "sos" and alarm["severity"] == "critical"
+    assert alarm["device_id"] == "sos_button" and alarm["room"] == "bedroom"
+    assert alarm["evidence"], "the alarm carries the reading that caused it"
+    await publish(mosquitto.port, [sos_cancel(T0 + 5)])
+    await wait_until(lambda: len(rx.updates) == 1, what="the cancel update")
+    [update] = rx.updates.values()
+    assert update["action"] == "cancel" and update["alarm_id"] == alarm["alarm_id"]
+    await wait_until(
+        lambda: any(h["quarantine_count"] >= 2 for h in rx.heartbeats), what="heartbeat"
+    )
+    await stop(gw, task)
+    report = Outbox(tmp_path / "data").report()
+    reasons = {q["topic"]: q["reason"] for q in report["quarantine"]}
+    assert reasons["zigbee2mqtt/pir_kitchen"].startswith("profile aqara-rtcgq11lm: DecodeError")
+    assert "not JSON" in reasons["zigbee2mqtt/pir_kitchen"]
+    assert "unknown device 'stranger'" in reasons["zigbee2mqtt/stranger"]
+    assert report["alarms"][0]["state"] == "delivered"
+
+
+async def test_broker_restart_is_survived(
+    mosquitto: MosquittoServer, rx: Receiver, home_file: Path, tmp_path: Path, credential: str
+) -> None:
+    gw = make_gateway(home_file, tmp_path / "data", mosquitto, rx, credential)
+    task = await start(gw)
+    await asyncio.to_thread(mosquitto.restart, 0.5)
+    await wait_until(lambda: gw.ingest.connects >= 2 and gw.ingest.connected, what="reconnect")
+    await publish(mosquitto.port, [sos_press(T0)])
+    await wait_until(lambda: len(rx.alarms) == 1, what="the SOS alarm after the restart")
+    await stop(gw, task)
+
+
+async def test_long_outage_then_every_alarm_delivered_once_in_effect(
+    mosquitto: MosquittoServer, rx: Receiver, home_file: Path, tmp_path: Path, credential: str
+) -> None:
+    rx.mode = "down"
+    gw = make_gateway(home_file, tmp_path / "data", mosquitto, rx, credential)
+    task = await start(gw)
+    presses = []
+    for i in range(6):
+        presses += [sos_press(T0 + 100 * i), sos_cancel(T0 + 100 * i + 5)]
+    await publish(mosquitto.port, presses)
+    await wait_until(
+        lambda: gw.outbox.backlog()["alarms"] == 6 and gw.outbox.backlog()["updates"] == 6,
+        what="6 alarms and 6 updates pending during the outage",
+    )
+    await wait_until(lambda: rx.refused >= 5, what="retries against the down cloud")
+    rx.mode = "lose_answers"  # the cloud stores but the answers are lost: redelivery follows
+    await wait_until(lambda: len(rx.alarms) >= 1, what="the first stored alarm")
+    rx.mode = "ok"
+    await wait_until(
+        lambda: gw.outbox.backlog() == {"alarms": 0, "updates": 0, "telemetry": 0},
+        what="the outbox to drain",
+    )
+    assert len(rx.alarms) == 6 and len(rx.updates) == 6
+    assert all(u["alarm_id"] in rx.alarms for u in rx.updates.values())
+    sent = [i for post in rx.alarm_posts for i in post]
+    assert len(sent) > len(set(sent)), "some alarms were redelivered, stored once"
+    await stop(gw, task)
+
+
+async def test_refused_alarm_is_kept_as_failed_and_the_rest_flows(
+    mosquitto: MosquittoServer, rx: Receiver, home_file: Path, tmp_path: Path, credential: str
+) -> None:
+    gw = make_gateway(home_file, tmp_path / "data", mosquitto, rx, credential)
+    from edge.alarms import alarm_id_for
+    from protocol import AlarmKind
+
+    bad = alarm_id_for("gw-t1", AlarmKind.SOS, "sos|sos_button|", T0)
+    rx.bad_ids.add(bad)
+    rx.mode = "down"
+    task = await start(gw)
+    await publish(mosquitto.port, [sos_press(T0), sos_cancel(T0 + 5), sos_press(T0 + 60)])
+    await wait_until(lambda: gw.outbox.backlog()["alarms"] == 2, what="2 pending alarms")
+    rx.mode = "ok"
+    await wait_until(lambda: len(rx.alarms) == 1, what="the good alarm")
+    await wait_until(lambda: gw.outbox.report()["counts"].get("alarms_failed") == 1, what="fail")
+    failed = [a for a in gw.outbox.report()["alarms"] if a["state"] == "failed"]
+    assert failed[0]["alarm_id"] == bad and "422" in failed[0]["last_error"]
+    await stop(gw, task)
+
+
+async def test_bad_credential_is_not_retried_fast(
+    mosquitto: MosquittoServer, rx: Receiver, home_file: Path, tmp_path: Path
+) -> None:
+    gw = make_gateway(home_file, tmp_path / "data", mosquitto, rx, "cwg_gw-t1.wrong")
+    gw.config.cloud.auth_retry_s = 30.0
+    task = await start(gw)
+    await publish(mosquitto.port, [sos_press(T0)])
+    await wait_until(lambda: gw.uplink is not None and gw.uplink.failures >= 1, what="401")
+    await asyncio.sleep(1.0)
+    assert gw.uplink is not None and gw.uplink.failures == 1
+    assert gw.outbox.backlog()["alarms"] == 1 and rx.alarms == {}
+    await stop(gw, task)
