@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from firmware_profiles.errors import DecodeError, ProfileError, ProfileNotFound
-from firmware_profiles.library import BUILTIN_DIR, ProfileLibrary, load_library
+from firmware_profiles.library import BUILTIN_DIR, load_library
 from firmware_profiles.profile import DeviceProfile
 from firmware_profiles.validate import validate_dir
 
@@ -49,12 +49,8 @@ def markdown_table(profiles: Sequence[DeviceProfile]) -> str:
     return "\n".join(rows)
 
 
-def _library(directory: Path | None) -> ProfileLibrary:
-    return load_library(directory)
-
-
 def _cmd_list(args: argparse.Namespace) -> int:
-    profiles = _library(args.dir).all()
+    profiles = load_library(args.dir).all()
     if args.json:
         print(json.dumps([profile_summary(p) for p in profiles], indent=2))
     elif args.markdown:
@@ -86,7 +82,7 @@ def _payload(args: argparse.Namespace) -> bytes:
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    prof = _library(args.dir).get(args.profile_id)
+    prof = load_library(args.dir).get(args.profile_id)
     payload = _payload(args)
     received_at = time.time() if args.received_at is None else args.received_at
     readings = prof.decode(args.topic, payload, received_at=received_at)
@@ -102,7 +98,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_match(args: argparse.Namespace) -> int:
-    matches = _library(args.dir).match(args.topic, _payload(args))
+    matches = load_library(args.dir).match(args.topic, _payload(args))
     if not matches:
         print(f"error: no profile decodes this payload on {args.topic!r}", file=sys.stderr)
         return 1
