@@ -62,7 +62,7 @@ class DispatchConfig(BaseSettings):
     retry_max_s: float = Field(default=300.0, gt=0)
     lease_s: float = Field(default=60.0, gt=0, description="A claimed notification's lease.")
     idle_s: float = Field(default=2.0, gt=0, description="Longest sleep of the loop.")
-    index_refresh_s: float = Field(default=5.0, gt=0, description="Sync of workers from the DB.")
+    index_refresh_s: float = Field(default=5.0, ge=0, description="Sync of workers from the DB.")
 
     def timeout_for(self, severity: str) -> float:
         """Offer timeout in seconds for a severity."""
