@@ -110,3 +110,10 @@ def test_installed_entry_point() -> None:
         timeout=60,
     )
     assert bad.returncode == 1 and "payload: 1 bytes, expected 9 bytes" in bad.stderr
+
+
+def test_docs_table_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--markdown"]) == 0
+    table = capsys.readouterr().out.strip()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "profiles.md").read_text("utf-8")
+    assert table in doc, "docs/profiles.md is stale: paste `carewatch-profiles list --markdown`"
