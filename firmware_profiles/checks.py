@@ -18,9 +18,8 @@ def cross_check(spec: ProfileSpec) -> list[tuple[Loc, str]]:
     seen: dict[ReadingKind, int] = {}
     for i, f in enumerate(spec.fields):
         if f.kind in seen:
-            problems.append(
-                ((("fields", i, "kind")), f"{f.kind.value} is already fields.{seen[f.kind]}")
-            )
+            where: Loc = ("fields", i, "kind")
+            problems.append((where, f"{f.kind.value} is already fields.{seen[f.kind]}"))
         seen.setdefault(f.kind, i)
     has_block = any(f.value_class == ValueClass.BLOCK for f in spec.fields)
     if has_block and spec.sample_rate_hz is None:
