@@ -74,7 +74,7 @@ class HomeSim:
         rng = np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(home.home_id.encode())])
         routine = RoutineModel(home, rng)
         plan = routine.plan(start, end)
-        segments = overlay_episodes(plan.segments, eps, routine.roles, rng)
+        segments = overlay_episodes(plan.segments, eps, routine.roles, home.rooms, rng)
         self.ctx = HomeContext(
             home=home,
             specs=self.specs,

@@ -73,6 +73,8 @@ def overlay_episodes(
         end = ep.at + ep.length_s
         if ep.kind in ("fall", "stop_moving"):
             room = _room_at(segments, ep.at, roles["entrance"])
+            if "room" in ep.params:
+                room = _named_room(rooms, ep)
             act = Activity.LYING if ep.kind == "fall" else Activity.STILL
             segments = overlay(segments, Segment(ep.at, end, room, act, ep.kind))
         elif ep.kind == "go_out":
@@ -83,6 +85,13 @@ def overlay_episodes(
         elif ep.kind == "night_wandering":
             segments = _wander(segments, ep, roles, rng)
     return segments
+
+
+def _named_room(rooms: list[str], ep: Episode) -> int:
+    name = str(ep.params["room"])
+    if name not in rooms:
+        raise ValueError(f"episode {ep.kind}: room {name!r} is not one of the home's {rooms}")
+    return rooms.index(name)
 
 
 def _room_at(segments: list[Segment], t: float, default: int) -> int:

@@ -1,0 +1,40 @@
+"""Turn device reports into MQTT messages with the same firmware profiles the gateway decodes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from device_sim.faults import Outgoing
+from device_sim.profiles import profile
+from device_sim.streams import DeviceReport
+from protocol.home import HomeManifest
+
+# Messages carrying any of these keys go out with QoS 1: they may raise an alarm.
+URGENT_KEYS = frozenset({"sos", "cancel", "door_open", "radar_fall"})
+
+
+class Encoder:
+    """Encodes reports of the devices of one or more homes."""
+
+    def __init__(self, homes: list[HomeManifest], *, qos: int | None = None) -> None:
+        self._profiles: dict[str, Any] = {}
+        for home in homes:
+            for dev in home.devices:
+                self._profiles[dev.device_id] = profile(dev.profile)
+        self.qos = qos
+
+    def topic(self, device_id: str) -> str:
+        """The topic a device publishes on."""
+        return str(self._profiles[device_id].topic_for(device_id))
+
+    def encode(self, rep: DeviceReport) -> Outgoing:
+        """One report as one message; EncodeError (from the profile) names the profile."""
+        prof = self._profiles[rep.device_id]
+        topic, payload = prof.encode(rep.device_id, rep.values, ts=rep.ts)
+        return Outgoing(rep.ts, topic, payload, self._qos(rep.values), rep.device_id)
+
+    def _qos(self, values: Mapping[str, Any]) -> int:
+        if self.qos is not None:
+            return self.qos
+        return 1 if URGENT_KEYS.intersection(values) else 0
