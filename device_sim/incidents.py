@@ -66,6 +66,7 @@ def overlay_episodes(
     segments: list[Segment],
     episodes: list[Episode],
     roles: dict[str, int],
+    rooms: list[str],
     rng: np.random.Generator,
 ) -> list[Segment]:
     """The resident's timeline with falls, collapses, outings and night wandering laid in."""
