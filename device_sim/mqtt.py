@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import ssl
 import threading
@@ -55,7 +56,7 @@ class BrokerConfig:
             password=unquote(parts.password) if parts.password else None,
         )
         given = {k: v for k, v in overrides.items() if v is not None and v is not False}
-        return cls(**{**cfg.__dict__, **given}) if given else cfg
+        return dataclasses.replace(cfg, **given)
 
     @property
     def label(self) -> str:
