@@ -42,6 +42,11 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _not_given(value: Any) -> bool:
+    """None or NaN: the value is not measured and is left out (or written as ``absent``)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _short(payload: bytes) -> str:
     return repr(payload[:48]) + ("…" if len(payload) > 48 else "")
 
@@ -197,7 +202,7 @@ class JsonCodec(PayloadCodec):
         writers: dict[tuple[str, ...], CompiledField] = {}
         for f in self.fields:
             value = values.get(f.kind.value)
-            if value is None:
+            if _not_given(value):
                 if f.required:
                     raise EncodeError(f"{self.profile_id}: {f.kind.value} is required")
                 continue
@@ -315,7 +320,7 @@ class BinaryCodec(PayloadCodec):
         written: dict[int, CompiledField] = {}
         for f in self.header_fields:
             value = values.get(f.kind.value)
-            if value is None:
+            if _not_given(value):
                 if f.absent is not MISSING:
                     raw[f.index] = f.absent
                 continue

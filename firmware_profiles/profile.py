@@ -84,7 +84,12 @@ class DeviceProfile:
         return self._codec.decode(device_id, topic, payload, received_at)
 
     def encode(self, device_id: str, values: Mapping[str, Any], *, ts: float) -> tuple[str, bytes]:
-        """Topic and payload carrying ``values`` (keyed by ReadingKind value) at time ``ts``."""
+        """Topic and payload carrying ``values`` (keyed by ReadingKind value) at time ``ts``.
+
+        Values may be numpy scalars; None or NaN means "not measured". ``accel`` is an (n, 3)
+        array in g at ``sample_rate_hz``, its first sample at ``ts``. EncodeError names the
+        profile, kind and field of a value that cannot be encoded.
+        """
         unknown = [k for k in values if k not in self._kind_names]
         if unknown:
             raise EncodeError(

@@ -190,3 +190,23 @@ def test_profile_not_found_is_a_key_error_with_suggestions() -> None:
         LIB.get("aqara-rtcgq11")
     assert isinstance(info.value, ProfileNotFound)
     assert "no firmware profile 'aqara-rtcgq11'; did you mean aqara-rtcgq11lm" in str(info.value)
+
+
+def test_encode_takes_numpy_scalars_and_nan_means_not_measured() -> None:
+    band = LIB.get("vitawear-vw-b50")
+    values = {
+        "sos": np.bool_(True),
+        "worn": np.True_,
+        "heart_rate": np.float64("nan"),
+        "spo2": np.int64(95),
+        "battery": np.float32(66.0),
+    }
+    topic, frame = band.encode("b7", values, ts=np.float64(1732320000.02))
+    got = {r.kind.value: r.value for r in band.decode(topic, frame, received_at=0.0)}
+    assert got == {"sos": True, "worn": True, "cancel": False, "spo2": 95.0, "battery": 66.0}
+    radar = LIB.get("seeed-mr60fda2")
+    topic, payload = radar.encode("r", {"target_state": np.str_("static")}, ts=1.0)
+    (state,) = radar.decode(topic, payload, received_at=0.0)
+    assert state.value == "static"
+    with pytest.raises(EncodeError, match="'lying' is not one of"):  # MR60FDA2 has no 'lying'
+        radar.encode("r", {"target_state": "lying"}, ts=1.0)
