@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -30,7 +30,7 @@ class Resource:
     public: type[Public]
     read_roles: Sequence[Role]
     write_roles: Sequence[Role]
-    id_type: type = int
+    id_type: type[int] | type[str] = int
     refs: dict[str, type[Base]] = field(default_factory=dict)  # body field -> referenced table
     filters: Sequence[str] = ()  # query parameters that filter the list by equality
     masked: Sequence[str] = ()  # fields masked by role (see masking.CLEAR_FOR)
@@ -70,7 +70,11 @@ def crud_router(res: Resource) -> APIRouter:
     router = APIRouter(prefix=f"/api/v1/{res.path}", tags=[res.path])
     Reader = Annotated[User, Depends(require_roles(*res.read_roles))]
     Writer = Annotated[User, Depends(require_roles(*res.write_roles))]
-    IdPath = res.id_type
+    IdPath = (
+        Annotated[int, Path(ge=1, le=2**31 - 1)]
+        if res.id_type is int
+        else Annotated[str, Path(max_length=128)]
+    )
     Create = res.create
     Update = res.update
     pk = res.model.__mapper__.primary_key[0]
