@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 STATE_FILE = "detectors.json"
 BankFactory = Callable[[HomeManifest, ProfileLibrary, GatewayConfig], DetectorBank]
 DRAIN_S = 5.0
+ACK_EVERY_S = 0.05
 
 
 def default_bank(
@@ -154,8 +155,10 @@ class Gateway:
                 )
                 await self._stop.wait()
                 notify("STOPPING=1")
+                self.ingest.paused = True
+                if await self._drain():
+                    self.ingest.acknowledge_all()
                 ingest.cancel()
-                await self._drain()
                 for task in core:
                     task.cancel()
         finally:
@@ -176,6 +179,7 @@ class Gateway:
             "outbox": self.stages.outbox_writer(),
             "ticker": self.stages.ticker(),
             "housekeeping": self._housekeeping(),
+            "acks": self.ingest.acknowledge(self.queues.join, every_s=ACK_EVERY_S),
         }
         if client is not None:
             c = self.config.cloud
@@ -202,11 +206,13 @@ class Gateway:
             return None
         return make_client(url, self.credential, timeout_s=self.config.cloud.timeout_s)
 
-    async def _drain(self) -> None:
+    async def _drain(self) -> bool:
         try:
             await asyncio.wait_for(self.queues.join(), timeout=DRAIN_S)
         except TimeoutError:
             log.warning("queues not drained within %.0fs: %s", DRAIN_S, self.queues.depths())
+            return False
+        return True
 
     # -- periodic jobs ------------------------------------------------------------------
 

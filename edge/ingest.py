@@ -1,4 +1,10 @@
-"""MQTT ingest: subscribe to the paired devices' topics, survive broker restarts."""
+"""MQTT ingest: subscribe to the paired devices' topics, survive broker restarts.
+
+QoS 1 messages are acknowledged to the broker only after everything they caused has been
+committed to the outbox (manual acks, in receive order). With a persistent session, a
+gateway killed at any moment gets its unacknowledged messages again when it comes back;
+stable alarm ids make the replay harmless.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -23,11 +30,11 @@ def broker_address(url: str) -> tuple[str, int]:
 
 
 def make_client(
-    config: BrokerConfig, *, identifier: str | None, persistent: bool
+    config: BrokerConfig, *, identifier: str | None, persistent: bool, manual_ack: bool = False
 ) -> aiomqtt.Client:
     """An aiomqtt client for the gateway's broker."""
     host, port = broker_address(config.url)
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         host,
         port,
         username=config.username,
@@ -37,6 +44,9 @@ def make_client(
         keepalive=config.keepalive_s,
         timeout=10.0,
     )
+    if manual_ack:  # aiomqtt has no manual-ack API; its paho client does
+        client._client.manual_ack_set(True)
+    return client
 
 
 def payload_bytes(payload: object) -> bytes:
@@ -66,6 +76,10 @@ class Ingest:
         self.connected = False
         self.connects = 0
         self.received = 0
+        self.acked = 0
+        self.paused = False  # set on shutdown: later messages stay with the broker
+        self._client: aiomqtt.Client | None = None
+        self._unacked: list[tuple[int, int]] = []  # (mid, qos) in receive order
 
     async def run(self) -> None:
         """Receive until cancelled, reconnecting with jittered exponential backoff."""
@@ -73,8 +87,10 @@ class Ingest:
         while True:
             try:
                 async with make_client(
-                    self.config, identifier=self.identifier, persistent=True
+                    self.config, identifier=self.identifier, persistent=True, manual_ack=True
                 ) as client:
+                    self._client = client
+                    self._unacked.clear()  # the broker sends those again on this session
                     for topic_filter in self.filters:
                         await client.subscribe(topic_filter, qos=self.config.qos)
                     self.connected = True
@@ -86,10 +102,14 @@ class Ingest:
                         ",".join(self.filters),
                     )
                     async for msg in client.messages:
+                        if self.paused:
+                            continue
                         self.received += 1
                         await self.out.put(
                             RawMessage(msg.topic.value, payload_bytes(msg.payload), time.time())
                         )
+                        if msg.qos > 0:
+                            self._unacked.append((msg.mid, msg.qos))
             except aiomqtt.MqttError as exc:
                 self.connected = False
                 wait = random.uniform(delay / 2, delay)
@@ -100,3 +120,27 @@ class Ingest:
                 delay = min(self.config.reconnect_max_s, delay * 2)
             finally:
                 self.connected = False
+                self._client = None
+
+    async def acknowledge(self, drained: Callable[[], Awaitable[None]], *, every_s: float) -> None:
+        """Ack received messages once ``drained()`` says all they caused is committed."""
+        while True:
+            await asyncio.sleep(every_s)
+            client, batch = self._client, list(self._unacked)
+            if client is None or not batch:
+                continue
+            await drained()
+            if client is not self._client:
+                continue  # reconnected meanwhile: the broker resends, nothing to ack here
+            for mid, qos in batch:
+                client._client.ack(mid, qos)
+            del self._unacked[: len(batch)]
+            self.acked += len(batch)
+
+    def acknowledge_all(self) -> None:
+        """Ack everything taken in (on shutdown, once the pipeline has drained)."""
+        if self._client is not None:
+            for mid, qos in self._unacked:
+                self._client._client.ack(mid, qos)
+            self.acked += len(self._unacked)
+        self._unacked.clear()
