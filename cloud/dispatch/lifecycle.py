@@ -275,7 +275,10 @@ class Lifecycle:
             asked_here = set(
                 await session.scalars(
                     select(Offer.worker_id).where(
-                        Offer.task_id == task.id, Offer.escalation == task.escalation
+                        Offer.task_id == task.id,
+                        # level 2 (any district) skips who level 1 asked; from 3 on, all again
+                        Offer.escalation.in_({task.escalation, 1 if task.escalation == 2 else 0}),
+                        Offer.escalation > 0,
                     )
                 )
             )
