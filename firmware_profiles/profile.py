@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from firmware_profiles.codec import BinaryCodec, JsonCodec, PayloadCodec
+from firmware_profiles.binary_codec import BinaryCodec
+from firmware_profiles.codec import PayloadCodec
 from firmware_profiles.errors import DecodeError, EncodeError
+from firmware_profiles.json_codec import JsonCodec
 from firmware_profiles.schema import Example, ProfileSpec
 from firmware_profiles.topics import TopicPattern
 from protocol.readings import Reading, ReadingKind
