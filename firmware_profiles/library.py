@@ -65,11 +65,14 @@ def load_profile(path: str | Path) -> DeviceProfile:
 
 
 def profile_files(directory: str | Path) -> list[Path]:
-    """The profile files in ``directory``, sorted; ProfileError if it is not a directory."""
+    """The profile files in ``directory``, sorted; ProfileError if there are none."""
     d = Path(directory)
     if not d.is_dir():
         raise ProfileError(d, ["0: not a directory of profiles"])
-    return sorted([*d.glob("*.yaml"), *d.glob("*.yml")])
+    files = sorted([*d.glob("*.yaml"), *d.glob("*.yml")])
+    if not files:
+        raise ProfileError(d, ["0: no profile files (*.yaml) in this directory"])
+    return files
 
 
 class ProfileLibrary:

@@ -124,3 +124,5 @@ def test_load_library_from_a_directory(tmp_path: Path) -> None:
 def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="not a directory"):
         load_library(tmp_path / "nope")
+    with pytest.raises(ProfileError, match=r"no profile files \(\*.yaml\)"):
+        load_library(tmp_path)
