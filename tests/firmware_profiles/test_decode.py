@@ -9,7 +9,13 @@ import struct
 import numpy as np
 import pytest
 
-from firmware_profiles import DecodeError, EncodeError, ProfileNotFound, load_library
+from firmware_profiles import (
+    DecodeError,
+    DeviceProfile,
+    EncodeError,
+    ProfileNotFound,
+    load_library,
+)
 from protocol import ReadingKind
 
 LIB = load_library()
@@ -210,3 +216,24 @@ def test_encode_takes_numpy_scalars_and_nan_means_not_measured() -> None:
     assert state.value == "static"
     with pytest.raises(EncodeError, match="'lying' is not one of"):  # MR60FDA2 has no 'lying'
         radar.encode("r", {"target_state": "lying"}, ts=1.0)
+
+
+@pytest.mark.parametrize("prof", LIB.all(), ids=lambda p: p.id)
+def test_damaged_payloads_raise_only_decode_error(prof: DeviceProfile) -> None:
+    rng = np.random.default_rng(11)
+    example = prof.examples[0]
+    base = example.payload_bytes()
+    odd = [b"", b"null", b"[]", b'{"ts": "x"}', b'{"ts": 1e400}', b'{"data": 5}', b"\xff\xfe"]
+    damaged = []
+    for _ in range(150):
+        buf = bytearray(base)
+        where = rng.integers(0, len(buf), size=3)
+        buf[where[0]] = int(rng.integers(0, 256))
+        damaged.append(bytes(buf[: where[1] + 1]) if where[2] % 4 == 0 else bytes(buf))
+    for payload in odd + damaged:
+        try:
+            readings = prof.decode(example.topic, payload, received_at=1.0)
+        except DecodeError as exc:
+            assert str(exc).startswith(f"{prof.id}: topic {example.topic!r}: ")
+        else:
+            assert all(r.device_id == prof.device_id_from_topic(example.topic) for r in readings)
