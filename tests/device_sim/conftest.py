@@ -1,0 +1,116 @@
+"""Helpers for the simulator tests: a recording MQTT subscriber and the built-in homes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from device_sim.profiles import profile
+from protocol.home import HomeManifest, load_home
+from protocol.readings import Reading
+from protocol.topics import CLOCK_TOPIC
+
+HOMES = Path(__file__).resolve().parents[2] / "device_sim" / "homes"
+
+
+class Recorder:
+    """Subscribes to everything on a broker (again after each reconnect) and keeps it all."""
+
+    def __init__(self, port: int) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client.reconnect_delay_set(1, 1)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert self.ready.wait(10), "recorder could not subscribe"
+
+    def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
+        client.subscribe("#", qos=1)
+        self.ready.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        with self.lock:
+            self.messages.append((msg.topic, bytes(msg.payload)))
+
+    def clocks(self) -> list[float]:
+        """Simulated times from the clock topic, in arrival order."""
+        with self.lock:
+            return [json.loads(p)["ts"] for t, p in self.messages if t == CLOCK_TOPIC and p]
+
+    def wait_clock(self, ts: float, timeout_s: float = 10.0) -> None:
+        """Wait (bounded) until the clock reached ``ts``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(c >= ts for c in self.clocks()):
+                return
+            time.sleep(0.05)
+
+    def device_messages(self) -> list[tuple[str, bytes]]:
+        """Everything but the simulator's own topics."""
+        with self.lock:
+            return [(t, p) for t, p in self.messages if not t.startswith("carewatch/sim/")]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def decode_all(
+    homes: list[HomeManifest], messages: list[tuple[str, bytes]]
+) -> tuple[list[Reading], list[tuple[str, bytes, str]]]:
+    """Decode every message with its device's profile; returns readings and failures."""
+    by_topic = {}
+    for home in homes:
+        for dev in home.devices:
+            prof = profile(dev.profile)
+            by_topic[prof.topic_for(dev.device_id)] = prof
+    readings: list[Reading] = []
+    failed: list[tuple[str, bytes, str]] = []
+    for topic, payload in messages:
+        prof = by_topic.get(topic)
+        if prof is None:
+            failed.append((topic, payload, "no device on this topic"))
+            continue
+        try:
+            readings += prof.decode(topic, payload, received_at=0.0)
+        except ValueError as exc:
+            failed.append((topic, payload, str(exc)))
+    return readings, failed
+
+
+@pytest.fixture
+def recorder_factory() -> Iterator[type[Recorder]]:
+    """Recorders opened in a test, closed after it."""
+    opened: list[Recorder] = []
+
+    class _Rec(Recorder):
+        def __init__(self, port: int) -> None:
+            super().__init__(port)
+            opened.append(self)
+
+    yield _Rec
+    for r in opened:
+        r.close()
+
+
+@pytest.fixture(scope="session")
+def li_home() -> HomeManifest:
+    """The ground-floor flat with PIRs, door, wristband and button."""
+    return load_home(HOMES / "flat_li.yaml")
+
+
+@pytest.fixture(scope="session")
+def wang_home() -> HomeManifest:
+    """The house with radars, pendant and pull-cord."""
+    return load_home(HOMES / "house_wang.yaml")
