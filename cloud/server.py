@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
 import uvicorn
 from fastapi import FastAPI
 
-from cloud.app import create_app
+from cloud.app import DEFAULT_FEATURES, create_app
 from cloud.settings import Settings
 
 
@@ -29,8 +30,15 @@ class ServiceThread:
     is the running app (its ``state`` is usable only from the service's loop).
     """
 
-    def __init__(self, settings: Settings, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.app = create_app(settings)
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        features: Iterable[str] = DEFAULT_FEATURES,
+    ) -> None:
+        self.app = create_app(settings, features=features)
         self.host = host
         self._config = uvicorn_config(self.app, host, port)
         self._server = uvicorn.Server(self._config)
