@@ -2,7 +2,7 @@
 
 Candidates are the workers dispatch offered the task to, plus whom dispatch's own
 selection (``pick_workers``) would choose now. The workers index is the running
-dispatcher's (``app.state.dispatcher.index``) when there is one, else a small one built
+dispatcher's (``app.state.dispatcher.index``) once it holds workers, else a small one built
 from the workers inside a box around the home that grows until enough are found.
 """
 
@@ -170,7 +170,7 @@ async def candidates(
             offers[offer.worker_id] = offer
     probe = task or Task(skills=config.kind_skills.get(alarm.kind, []))
     index = getattr(getattr(state, "dispatcher", None), "index", None)
-    if not isinstance(index, WorkerIndex):
+    if not isinstance(index, WorkerIndex) or len(index) == 0:
         index = await _local_index(session, home, config, CANDIDATES + 3)
     picks = await pick_workers(
         session, index, config, probe, home, k=CANDIDATES, exclude=(), now=utcnow()

@@ -157,8 +157,11 @@ async def report_csv(
 
 
 @api.get("/events", response_class=StreamingResponse)
-async def events(_: ViewerDep, request: Request) -> StreamingResponse:
+async def events(_: ViewerDep, request: Request, session: SessionDep) -> StreamingResponse:
     """Server-sent events: ``live`` with the snapshot of ``/live``, on every change."""
+    # The token check's session would otherwise stay open (and, on SQLite, hold the write
+    # lock) for as long as the stream lasts.
+    await session.close()
     hub: LiveHub = request.app.state.console_hub
     return StreamingResponse(
         stream(hub),
