@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -178,28 +176,10 @@ class Resampler:
         self.last_x = [float(v) for v in state["last_x"]]
 
 
-def local_hour(ts: float, tz: ZoneInfo) -> float:
-    """Hour of day (0-24, fractional) of epoch ``ts`` in zone ``tz``."""
-    d = datetime.fromtimestamp(ts, UTC).astimezone(tz)
-    return d.hour + d.minute / 60.0 + d.second / 3600.0
-
-
-def local_day(ts: float, tz: ZoneInfo) -> str:
-    """ISO date of epoch ``ts`` in zone ``tz``."""
-    return datetime.fromtimestamp(ts, UTC).astimezone(tz).date().isoformat()
-
-
 def hm_to_hours(hm: str) -> float:
     """'07:30' -> 7.5."""
     h, m = hm.split(":")
     return int(h) + int(m) / 60.0
-
-
-def in_window(hour: float, start: float, end: float) -> bool:
-    """Whether ``hour`` lies in [start, end), a window that may wrap midnight."""
-    if start <= end:
-        return start <= hour < end
-    return hour >= start or hour < end
 
 
 def finite_or_none(x: float) -> float | None:
@@ -210,3 +190,73 @@ def finite_or_none(x: float) -> float | None:
 def none_to(x: float | None, default: float) -> float:
     """Inverse of finite_or_none."""
     return default if x is None else float(x)
+
+
+class Persistence:
+    """A condition that must hold for ``hold_on_s`` to start and its release for ``hold_off_s``
+    to end, over irregular samples; a gap longer than ``max_gap_s`` breaks a run.
+
+    ``feed`` takes the samples' times and two masks (condition on, condition released, so
+    hysteresis is the caller's choice of thresholds) and returns the transitions it
+    completes as (event time, active). It loops once per transition, never per sample.
+    """
+
+    def __init__(self, hold_on_s: float, hold_off_s: float, max_gap_s: float) -> None:
+        self.hold = (hold_on_s, hold_off_s)
+        self.max_gap_s = max_gap_s
+        self.active = False
+        self.run_start: float | None = None
+        self.last_t = -math.inf
+
+    def reset(self) -> None:
+        """Forget the current run (e.g. the band came off the wrist); keep ``active``."""
+        self.run_start = None
+
+    def feed(
+        self, t: F64, on: npt.NDArray[np.bool_], off: npt.NDArray[np.bool_]
+    ) -> list[tuple[float, bool]]:
+        """Transitions completed by these samples, in time order."""
+        out: list[tuple[float, bool]] = []
+        if not len(t):
+            return out
+        gap_before = np.diff(np.concatenate(([self.last_t], t))) > self.max_gap_s
+        i = 0
+        while i < len(t):
+            mask = off[i:] if self.active else on[i:]
+            tt = t[i:]
+            gap = gap_before[i:]
+            idx = np.arange(len(tt))
+            # index of the first sample of each sample's run of True (a gap starts a new run)
+            reset = np.where(~mask, idx + 1, np.where(gap, idx, 0))
+            start_idx = np.minimum(np.maximum.accumulate(reset), len(tt) - 1)
+            starts = tt[start_idx]
+            if self.run_start is not None and mask[0] and not gap[0]:
+                first_run = start_idx == 0
+                starts = np.where(first_run, self.run_start, starts)
+            starts = np.where(mask, starts, np.inf)
+            hold = self.hold[1] if self.active else self.hold[0]
+            hit = np.flatnonzero(tt - starts >= hold)
+            if not len(hit):
+                self.run_start = float(starts[-1]) if mask[-1] else None
+                break
+            j = int(hit[0])
+            self.active = not self.active
+            out.append((float(tt[j]), self.active))
+            self.run_start = None
+            i += j + 1
+        self.last_t = float(t[-1])
+        return out
+
+    def state(self) -> dict[str, Any]:
+        """JSON state."""
+        return {
+            "active": self.active,
+            "run_start": self.run_start,
+            "last_t": finite_or_none(self.last_t),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Resume from ``state()``."""
+        self.active = bool(state["active"])
+        self.run_start = None if state["run_start"] is None else float(state["run_start"])
+        self.last_t = none_to(state["last_t"], -math.inf)

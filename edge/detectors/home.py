@@ -1,0 +1,100 @@
+"""What home-wide detectors know about the home, and how readings become activity events.
+
+Inside activity: PIR motion, occupancy or radar presence switching on, a radar target
+moving, any door or cupboard contact that is not the front door. Front-door events (open
+or close) are kept apart: they say the resident may have left or come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.detectors.base import DetectorInputError
+from edge.detectors.signal import F64, hm_to_hours, scalar_series, where
+from protocol import HomeManifest, Reading, ReadingKind
+
+DAY = 86400.0
+ACTIVITY_KINDS = frozenset(
+    {
+        ReadingKind.MOTION,
+        ReadingKind.OCCUPANCY,
+        ReadingKind.PRESENCE,
+        ReadingKind.TARGET_STATE,
+        ReadingKind.DOOR_OPEN,
+    }
+)
+
+
+@dataclass(frozen=True)
+class HomeContext:
+    """Time zone, sleep hours, front doors and device rooms of one home."""
+
+    timezone: str = "UTC"
+    sleep: str = "22:30"
+    wake: str = "07:00"
+    front_doors: frozenset[str] = frozenset()
+    rooms: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"home timezone {self.timezone!r} is not a known IANA zone") from exc
+
+    @classmethod
+    def from_manifest(cls, home: HomeManifest) -> HomeContext:
+        """The context of a home manifest (routine sleep and wake, front doors, rooms)."""
+        return cls(
+            timezone=home.timezone,
+            sleep=home.resident.routine.sleep,
+            wake=home.resident.routine.wake,
+            front_doors=frozenset(d.device_id for d in home.devices if d.front_door),
+            rooms={d.device_id: d.room for d in home.devices},
+        )
+
+    def offset(self, ts: float) -> float:
+        """UTC offset of the home's zone at ``ts``, seconds (one offset serves a block)."""
+        off = datetime.fromtimestamp(ts, UTC).astimezone(ZoneInfo(self.timezone)).utcoffset()
+        return off.total_seconds() if off is not None else 0.0
+
+    def hours(self, ts: F64) -> F64:
+        """Local hour of day (fractional) of each time."""
+        if not len(ts):
+            return np.empty(0)
+        return ((ts + self.offset(float(ts[0]))) % DAY) / 3600.0
+
+    def hour(self, ts: float) -> float:
+        """Local hour of day of one time."""
+        return float(self.hours(np.array([ts]))[0])
+
+    def asleep(self, ts: F64) -> npt.NDArray[np.bool_]:
+        """Whether each time falls in the sleep hours."""
+        h, start, end = self.hours(ts), hm_to_hours(self.sleep), hm_to_hours(self.wake)
+        return (h >= start) & (h < end) if start <= end else (h >= start) | (h < end)
+
+    def last_local(self, ts: F64, hm: str) -> F64:
+        """Epoch of the latest local time-of-day ``hm`` at or before each time."""
+        if not len(ts):
+            return np.empty(0)
+        off, at = self.offset(float(ts[0])), hm_to_hours(hm) * 3600.0
+        return np.floor((ts + off - at) / DAY) * DAY + at - off
+
+
+def activity(reading: Reading, ctx: HomeContext, detector: str) -> tuple[F64, F64]:
+    """(inside activity times, front-door event times) carried by one reading."""
+    empty = np.empty(0)
+    if reading.kind == ReadingKind.TARGET_STATE:
+        if reading.samples is not None or not isinstance(reading.value, str):
+            raise DetectorInputError(f"{where(detector, reading)}: target_state must be a string")
+        return (np.array([reading.ts]) if reading.value == "moving" else empty), empty
+    if reading.kind not in ACTIVITY_KINDS:
+        raise DetectorInputError(f"{where(detector, reading)}: not an activity reading")
+    t, v = scalar_series(reading, detector)
+    if reading.kind == ReadingKind.DOOR_OPEN:
+        return (empty, t) if reading.device_id in ctx.front_doors else (t, empty)
+    return t[v != 0], empty
