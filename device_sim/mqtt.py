@@ -80,6 +80,7 @@ class Publisher:
         self.sent = 0
         self.reconnects = 0
         self.waited_s = 0.0
+        self.unconfirmed = 0
         self._connected = threading.Event()
         self._ever_connected = False
         self._inflight: deque[tuple[mqtt.MQTTMessageInfo, int, int]] = deque()
@@ -177,11 +178,17 @@ class Publisher:
         self, info: mqtt.MQTTMessageInfo, qos: int, generation: int, timeout_s: float = 10.0
     ) -> None:
         deadline = time.monotonic() + timeout_s
-        while not info.is_published() and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            try:
+                if info.is_published():
+                    return
+            except RuntimeError:
+                return  # paho gave the message up with the connection
             if qos == 0 and (not self._connected.is_set() or self.reconnects != generation):
                 return  # lost with the connection; QoS 0 is not retried
             with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(0.05)
+        self.unconfirmed += 1
 
     def flush(self, timeout_s: float = 30.0) -> None:
         """Wait until every message handed over has gone out (QoS 1: acknowledged)."""

@@ -11,6 +11,7 @@ from protocol.home import PairedDevice
 
 F64 = npt.NDArray[np.float64]
 DEFAULT_HEARTBEAT_S = 3600.0
+ANNOUNCE_S = 30.0
 
 
 def heartbeat_period(spec: ProfileSpec) -> float:
@@ -58,7 +59,10 @@ def heartbeats(
     ``battery`` (levels at ``times``) overrides the default coin-cell curve.
     """
     rng = ctx.rng(dev.device_id, "heartbeat")
-    t = ctx.grid(heartbeat_period(spec), dev.device_id, "heartbeat")
+    period = heartbeat_period(spec)
+    first = ctx.start + rng.uniform(0.0, min(ANNOUNCE_S, period))  # a check-in when play starts
+    t = np.concatenate(([first], ctx.grid(period, dev.device_id, "heartbeat")))
+    t = np.sort(t[t < ctx.end])
     if battery is not None and times is not None:
         level = np.interp(t, times, battery)
     else:
