@@ -158,6 +158,20 @@ def cmd_mode(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_broker_auth(args: argparse.Namespace) -> int:
+    """Write the Mosquitto ACL and per-device logins for the paired devices."""
+    from edge.brokerauth import broker_auth, write_auth
+    from edge.configfile import load_home_for
+    from firmware_profiles import load_library
+
+    cfg = resolve_config(args)
+    auth = broker_auth(load_home_for(cfg), load_library())
+    acl, passwd = write_auth(auth, args.out)
+    print(f"wrote {acl} and {passwd} ({len(auth.users)} logins: {', '.join(auth.users)})")
+    print(f"hash the passwords for mosquitto with: mosquitto_passwd -U <copy of {passwd}>")
+    return EXIT_OK
+
+
 # -- parser ------------------------------------------------------------------------------
 
 
@@ -204,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--away", choices=["on", "off"], help="resident away (on) or home (off)")
     p.add_argument("--maintenance", nargs="+", metavar="DEVICE", help="devices into maintenance")
     p.add_argument("--done", nargs="+", metavar="DEVICE", help="devices out of maintenance")
+    p = add("broker-auth", cmd_broker_auth, "Write Mosquitto ACL and one login per device.")
+    _add_config(p)
+    p.add_argument("--out", type=Path, required=True, help="directory for carewatch.acl, passwd")
     return parser
 
 
