@@ -82,6 +82,8 @@ class Publisher:
         self.waited_s = 0.0
         self.unconfirmed = 0
         self._connected = threading.Event()
+        self._answered = threading.Event()
+        self._refused: str | None = None
         self._ever_connected = False
         self._inflight: deque[tuple[mqtt.MQTTMessageInfo, int, int]] = deque()
         self._tokens = 0.0
@@ -105,12 +107,15 @@ class Publisher:
     ) -> None:
         if rc.is_failure:
             log.warning("broker %s refused the connection: %s", self.cfg.label, rc)
+            self._refused = str(rc)
+            self._answered.set()
             return
         if self._ever_connected:
             self.reconnects += 1
             log.info("reconnected to broker %s", self.cfg.label)
         self._ever_connected = True
         self._connected.set()
+        self._answered.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any
@@ -126,11 +131,11 @@ class Publisher:
         except (OSError, ValueError) as exc:
             raise BrokerError(f"cannot connect to broker {self.cfg.label}: {exc}") from exc
         self.client.loop_start()
-        if not self._connected.wait(timeout_s):
+        if not self._answered.wait(timeout_s) or self._refused is not None:
+            self.client.disconnect()
             self.client.loop_stop()
-            raise BrokerError(
-                f"broker {self.cfg.label} did not accept a connection within {timeout_s:.0f} s"
-            )
+            why = self._refused or f"no answer within {timeout_s:.0f} s"
+            raise BrokerError(f"broker {self.cfg.label} refused the connection: {why}")
 
     def _wait_connected(self) -> None:
         if self._connected.is_set():

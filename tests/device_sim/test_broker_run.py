@@ -1,9 +1,8 @@
-"""Scenarios through a real Mosquitto: every message decodes, the clock follows, truth is written."""
+"""Scenarios through a real Mosquitto: messages decode, the clock follows, truth is written."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -161,7 +160,7 @@ faults:
     assert late > 0
 
 
-def test_user_and_password(tmp_path: Path) -> None:
+def test_user_and_password(capsys: pytest.CaptureFixture[str]) -> None:
     with MosquittoServer(passwords={"sim": "s3cret"}) as server:
         good = f"mqtt://sim:s3cret@127.0.0.1:{server.port}"
         argv = ["run", "sos", "--broker", good, "--speed", "5000", "--duration", "2m", "--quiet"]
@@ -183,6 +182,5 @@ def test_user_and_password(tmp_path: Path) -> None:
             "--reconnect-timeout",
             "2",
         ]
-        started = time.monotonic()
         assert main(bad) == 1
-        assert time.monotonic() - started < 60
+        assert "refused" in capsys.readouterr().err
