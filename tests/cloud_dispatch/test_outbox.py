@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import urllib.error
 import urllib.request
@@ -140,7 +141,7 @@ async def test_push_standin_checks_vapid_and_decrypts(push: PushStandin) -> None
             method="POST",
         )
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(req, timeout=5)
+            await asyncio.to_thread(urllib.request.urlopen, req, timeout=5)
         assert err.value.code == 401
     assert [r[2].split(":")[0] for r in push.rejections] == ["vapid", "vapid"]
     assert "bad JWT signature" in push.rejections[0][2]
