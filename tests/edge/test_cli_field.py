@@ -1,0 +1,116 @@
+"""Installer commands against real Mosquitto and the local cloud receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from edge.cli import main
+from edge.configfile import load_config, load_home_for
+from edge.outbox import Outbox
+from firmware_profiles import load_library
+from testbed import MosquittoServer
+from tests.edge.conftest import publish, z2m
+from tests.edge.receiver import Receiver, serve
+
+pytestmark = pytest.mark.services
+
+
+def write_config(tmp_path: Path, home_file: Path, broker: str, cloud: str | None) -> Path:
+    p = tmp_path / "gw.toml"
+    lines = [f'home = "{home_file}"', f'data_dir = "{tmp_path / "data"}"', "[broker]"]
+    lines += [f'url = "{broker}"']
+    if cloud:
+        lines += ["[cloud]", f'url = "{cloud}"']
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+async def run_cli(argv: list[str], chatter: list[tuple[str, bytes]], port: int) -> int:
+    """Run the CLI in a thread while devices keep publishing (at most 30 s)."""
+    task = asyncio.create_task(asyncio.to_thread(main, argv))
+    for _ in range(150):
+        if task.done():
+            break
+        if chatter:
+            await publish(port, chatter, qos=0)
+        await asyncio.sleep(0.2)
+    return await asyncio.wait_for(task, 30)
+
+
+async def test_check_says_what_is_wrong(
+    mosquitto: MosquittoServer,
+    home_file: Path,
+    tmp_path: Path,
+    credential: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with serve(Receiver(credential)) as rx:
+        cfg = write_config(tmp_path, home_file, mosquitto.url, rx.url)
+        monkeypatch.setenv("CAREWATCH_GATEWAY_CREDENTIAL", credential)
+        assert await asyncio.to_thread(main, ["check", "--config", str(cfg)]) == 0
+        out = capsys.readouterr().out
+        assert out.count("OK  ") == 6 and "FAIL" not in out
+        monkeypatch.setenv("CAREWATCH_GATEWAY_CREDENTIAL", "cwg_gw-t1.wrong")
+        assert await asyncio.to_thread(main, ["check", "--config", str(cfg)]) == 1
+        assert "FAIL cloud" in (out := capsys.readouterr().out) and "401" in out
+    args = ["check", "--config", str(cfg), "--broker", "mqtt://127.0.0.1:1"]
+    assert await asyncio.to_thread(main, args) == 1
+    out = capsys.readouterr().out
+    assert "FAIL broker: mqtt://127.0.0.1:1" in out and "FAIL cloud" in out
+
+
+async def test_test_alarm_reaches_the_cloud(
+    mosquitto: MosquittoServer,
+    home_file: Path,
+    tmp_path: Path,
+    credential: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CAREWATCH_GATEWAY_CREDENTIAL", credential)
+    async with serve(Receiver(credential)) as rx:
+        cfg = write_config(tmp_path, home_file, mosquitto.url, rx.url)
+        assert await asyncio.to_thread(main, ["test-alarm", "--config", str(cfg)]) == 0
+        [alarm] = rx.alarms.values()
+        assert alarm["kind"] == "test" and alarm["gateway_id"] == "gw-t1"
+        assert "cloud accepted it" in capsys.readouterr().out
+        rx.mode = "down"
+        assert await asyncio.to_thread(main, ["test-alarm", "--config", str(cfg)]) == 1
+        assert "FAIL test alarm" in capsys.readouterr().out
+    report = Outbox(tmp_path / "data").report()
+    assert sorted(a["state"] for a in report["alarms"]) == ["delivered", "failed"]
+
+
+async def test_devices_shows_each_sensor_respond(
+    mosquitto: MosquittoServer, home_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(tmp_path, home_file, mosquitto.url, None)
+    chatter = [("zigbee2mqtt/pir_kitchen", z2m(occupancy=True, battery=77, linkquality=120))]
+    argv = ["devices", "--config", str(cfg), "--duration", "2", "--json"]
+    assert await run_cli(argv, chatter, mosquitto.port) == 0
+    rows = {r["device_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["pir_kitchen"]["messages"] >= 1 and rows["pir_kitchen"]["battery"] == 77
+    assert rows["pir_kitchen"]["link_quality"] == 120 and rows["pir_kitchen"]["room"] == "kitchen"
+    assert rows["sos_button"]["last_seen_s"] is None
+
+
+async def test_pair_adds_a_new_device_to_the_config(
+    mosquitto: MosquittoServer, home_file: Path, tmp_path: Path
+) -> None:
+    cfg = write_config(tmp_path, home_file, mosquitto.url, None)
+    chatter = [("zigbee2mqtt/hall_pir", z2m(occupancy=True, battery=100, illuminance=12))]
+    argv = ["pair", "--config", str(cfg), "--room", "entrance", "--yes", "--timeout", "20"]
+    assert await run_cli(argv, chatter, mosquitto.port) == 0
+    home = load_home_for(load_config(cfg))
+    dev = home.device("hall_pir")
+    assert dev is not None and dev.room == "entrance"
+    assert load_library().get(dev.profile).family == "motion"
+    argv = ["pair", "--config", str(cfg), "--room", "attic", "--profile", "ikea-e1525"]
+    chatter = [("zigbee2mqtt/attic_pir", z2m(occupancy=True))]
+    assert await run_cli([*argv, "--timeout", "20"], chatter, mosquitto.port) == 2
+    assert "attic_pir" not in cfg.read_text(), "a device in an unknown room is not added"
