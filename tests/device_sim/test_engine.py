@@ -126,7 +126,7 @@ def test_device_episodes_silence_drain_and_take_off(li_home: HomeManifest) -> No
     assert not any(START + 2 * H <= t < START + 6 * H for t in kitchen)
     band = [r for r in res.readings if r.device_id == "li-band"]
     assert not any(r.ts >= START + 10 * H for r in band)
-    battery = [float(r.value) for r in band if r.kind == "battery" and r.ts >= START + 9.5 * H]
+    battery = [float(str(r.value)) for r in band if r.kind == "battery" and r.ts >= START + 9.5 * H]
     assert battery and max(battery) < 30
     assert _values(res, "li-band", "worn", START + 4.2 * H, START + 5.8 * H) == [False] * len(
         _values(res, "li-band", "worn", START + 4.2 * H, START + 5.8 * H)
