@@ -29,6 +29,7 @@ from edge.alarms import AlarmManager
 from edge.clock import SimClock
 from edge.config import GatewayConfig
 from edge.configfile import credential, load_home_for
+from edge.detectors import build_bank
 from edge.detectors.base import DetectorBank
 from edge.devicestatus import DeviceBoard
 from edge.health import cpu_temp_c, disk_free_mb
@@ -58,9 +59,7 @@ def default_bank(
     home: HomeManifest, library: ProfileLibrary, config: GatewayConfig
 ) -> DetectorBank:
     """The real detectors of ``edge.detectors`` for this home."""
-    from edge.detectors import DetectorsConfig, build_bank
-
-    return build_bank(home, library, DetectorsConfig.model_validate(config.detectors))
+    return build_bank(home, library, config.detectors)
 
 
 class Gateway:

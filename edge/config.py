@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from edge.detectors import DetectorsConfig
 from protocol import AlarmKind, PairedDevice, Severity
 
 
@@ -261,8 +262,8 @@ class GatewayConfig(_Section):
     storage: StorageConfig = Field(
         default_factory=StorageConfig, title="Storage", description="SD-card budget."
     )
-    detectors: dict[str, Any] = Field(
-        default_factory=dict,
+    detectors: DetectorsConfig = Field(
+        default_factory=DetectorsConfig,
         title="Detectors",
-        description="Detector settings (edge.detectors.DetectorsConfig).",
+        description="Settings of every detector (edge.detectors.DetectorsConfig).",
     )
