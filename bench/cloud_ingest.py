@@ -1,0 +1,235 @@
+"""Ingest throughput of one cloud service process with real PostgreSQL and InfluxDB.
+
+Starts private PostgreSQL and InfluxDB, runs ``carewatch-cloud serve`` as one process,
+registers gateways, then drives it over HTTP from this process:
+  1. alarms (one per request, as gateways send them), alarms/s and p99 latency;
+  2. the steady per-home load: a heartbeat and a telemetry batch per home-minute,
+     requests/s, telemetry points/s and p99 latency;
+  3. InfluxDB's own line-protocol write rate for the same points (ratio).
+Prints the figures and compares with 2 x what 65,000 homes need (2 requests/home/min).
+Usage: python bench/cloud_ingest.py [--alarms N] [--homes N] [--minutes N] [--concurrency N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cloud.db import make_engine, make_sessionmaker
+from cloud.gateways.service import add_gateway
+from cloud.migrate import upgrade
+from cloud.registry.models import Household
+from cloud.timeseries.points import telemetry_lines
+from protocol import TelemetryBatch
+from protocol.api import ALARMS_PATH, HEARTBEAT_PATH, TELEMETRY_PATH
+from testbed import InfluxServer, PostgresServer, free_port
+
+HOMES_TARGET = 65_000
+POINTS_PER_BATCH = 8
+T0 = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+async def register(db_url: str, homes: int) -> list[str]:
+    engine = make_engine(db_url)
+    await upgrade(engine)
+    creds = []
+    async with make_sessionmaker(engine)() as session:
+        for i in range(homes):
+            session.add(Household(id=f"h{i}", lat=31.0, lon=121.0))
+        await session.flush()
+        for i in range(homes):
+            creds.append((await add_gateway(session, f"g{i}", f"h{i}"))[1])
+        await session.commit()
+    await engine.dispose()
+    return creds
+
+
+def alarm(i: int, home: int) -> dict[str, Any]:
+    return {
+        "alarm_id": f"bench-{i}",
+        "gateway_id": f"g{home}",
+        "home_id": f"h{home}",
+        "kind": "fall",
+        "severity": "critical",
+        "raised_at": T0.isoformat(),
+        "detector": "bench",
+    }
+
+
+def telemetry(home: int, minute: int) -> dict[str, Any]:
+    ts = (T0 + timedelta(minutes=minute)).isoformat()
+    metrics = [
+        "heart_rate",
+        "spo2",
+        "breathing_rate",
+        "motion",
+        "presence",
+        "battery",
+        "temperature",
+        "door_open",
+    ]
+    return {
+        "batch_id": f"t-{home}-{minute}",
+        "gateway_id": f"g{home}",
+        "home_id": f"h{home}",
+        "points": [
+            {
+                "minute": ts,
+                "device_id": f"d{k}",
+                "metric": m,
+                "count": 60,
+                "min": 1.0,
+                "mean": 2.0,
+                "max": 3.0,
+            }
+            for k, m in enumerate(metrics[:POINTS_PER_BATCH])
+        ],
+    }
+
+
+def heartbeat(home: int) -> dict[str, Any]:
+    return {
+        "gateway_id": f"g{home}",
+        "home_id": f"h{home}",
+        "ts": T0.isoformat(),
+        "version": "bench",
+        "uptime_s": 1.0,
+        "broker_connected": True,
+        "outbox_pending": 0,
+        "quarantine_count": 0,
+    }
+
+
+async def drive(
+    url: str, jobs: list[tuple[str, str, dict[str, Any]]], concurrency: int
+) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    queue = iter(jobs)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            for path, cred, body in queue:
+                t = time.perf_counter()
+                resp = await client.post(
+                    path, json=body, headers={"Authorization": f"Bearer {cred}"}
+                )
+                latencies.append(time.perf_counter() - t)
+                if resp.status_code != 200:
+                    raise RuntimeError(f"{path}: {resp.status_code} {resp.text[:200]}")
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start, latencies
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[int(len(ordered) * 0.99) - 1] * 1000 if ordered else 0.0
+
+
+async def influx_rate(url: str, lines: list[str]) -> float:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        await client.post("/query", data={"q": 'CREATE DATABASE "raw"'})
+        start = time.perf_counter()
+        for i in range(0, len(lines), 5000):
+            resp = await client.post(
+                "/write",
+                params={"db": "raw", "precision": "ms"},
+                content="\n".join(lines[i : i + 5000]).encode(),
+            )
+            resp.raise_for_status()
+        return len(lines) / (time.perf_counter() - start)
+
+
+async def main_async(
+    args: argparse.Namespace, pg: PostgresServer, influx: InfluxServer, data: Path
+) -> None:
+    creds = await register(pg.url, args.homes)
+    port = free_port()
+    env = {
+        **os.environ,
+        "CAREWATCH_DATABASE_URL": pg.url,
+        "CAREWATCH_INFLUX_URL": influx.url,
+        "CAREWATCH_DATA_DIR": str(data),
+        "CAREWATCH_MONITOR_INTERVAL_S": "3600",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cloud.cli", "serve", "--port", str(port)], env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as c:
+            for _ in range(300):
+                try:
+                    if (await c.get("/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        jobs = [
+            (ALARMS_PATH, creds[i % args.homes], {"alarms": [alarm(i, i % args.homes)]})
+            for i in range(args.alarms)
+        ]
+        secs, lat = await drive(url, jobs, args.concurrency)
+        print(
+            f"alarms: {args.alarms} in {secs:.2f} s = {args.alarms / secs:.0f} alarms/s, p99 {p99(lat):.1f} ms"
+        )
+        mixed: list[tuple[str, str, dict[str, Any]]] = []
+        batches = []
+        for minute in range(args.minutes):
+            for h in range(args.homes):
+                body = telemetry(h, minute)
+                batches.append(body)
+                mixed.append((TELEMETRY_PATH, creds[h], body))
+                mixed.append((HEARTBEAT_PATH, creds[h], heartbeat(h)))
+        secs, lat = await drive(url, mixed, args.concurrency)
+        rps = len(mixed) / secs
+        points = len(batches) * POINTS_PER_BATCH
+        print(
+            f"steady load: {len(mixed)} requests in {secs:.2f} s = {rps:.0f} req/s "
+            f"({points / secs:.0f} telemetry points/s), p99 {p99(lat):.1f} ms"
+        )
+        need = 2 * HOMES_TARGET * 2 / 60
+        print(
+            f"target: 2 x 65,000 homes x 2 req/min = {need:.0f} req/s -> {rps / need:.2f} of target"
+        )
+        lines = [
+            ln
+            for b in batches
+            for ln in telemetry_lines(
+                TelemetryBatch.model_validate(b), TelemetryBatch.model_validate(b).points
+            )
+        ]
+        raw = await influx_rate(influx.url, lines)
+        print(
+            f"InfluxDB line protocol direct: {raw:.0f} points/s; service/InfluxDB ratio {points / secs / raw:.2f}"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alarms", type=int, default=3000)
+    parser.add_argument("--homes", type=int, default=500)
+    parser.add_argument("--minutes", type=int, default=6)
+    parser.add_argument("--concurrency", type=int, default=48)
+    args = parser.parse_args()
+    with PostgresServer() as pg, InfluxServer() as influx, tempfile.TemporaryDirectory() as data:
+        asyncio.run(main_async(args, pg, influx, Path(data)))
+
+
+if __name__ == "__main__":
+    main()
