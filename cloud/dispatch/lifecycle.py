@@ -320,7 +320,8 @@ class Lifecycle:
                         body=texts.simple(notify, w.language, task.number),
                         now=now,
                         task_id=task.id,
-                        sms=False,
+                        sms=notify == "cancelled",
+                        required=False,
                     )
 
     # ---- answers ------------------------------------------------------------------------

@@ -72,8 +72,13 @@ async def enqueue(
     sms: bool = True,
     push: bool = True,
     not_before: datetime | None = None,
+    required: bool = True,
 ) -> list[Notification]:
-    """Queue a message by SMS (unless the number is blocked) and push to every subscription."""
+    """Queue a message by SMS (unless the number is blocked) and push to every subscription.
+
+    When no channel reaches the recipient, a ``failed`` row records it (unless not
+    ``required``: a courtesy notice that only goes where it can).
+    """
     rows: list[Notification] = []
     due = not_before or now
     common: dict[str, Any] = {
@@ -94,7 +99,7 @@ async def enqueue(
             select(PushSubscription).where(PushSubscription.owner == recipient.key)
         )
         rows += [Notification(channel="push", address=s.endpoint, **common) for s in subs]
-    if not rows:
+    if not rows and required:
         rows.append(
             Notification(
                 channel="none", address="", **{**common, "state": FAILED}, last_error="no channel"

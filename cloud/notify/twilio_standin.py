@@ -26,6 +26,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -102,16 +103,23 @@ class TwilioStandin(StandinServer):
         with self.lock:
             return list(self.state.attempts)
 
-    def wait_for_messages(self, n: int, timeout: float = 10.0) -> list[SentMessage]:
-        """Block until at least ``n`` messages were accepted; raises TimeoutError."""
+    def wait_for_messages(
+        self, n: int, timeout: float = 10.0, where: Callable[[SentMessage], bool] | None = None
+    ) -> list[SentMessage]:
+        """Block until ``n`` accepted messages (matching ``where``) exist; returns those.
+
+        Raises TimeoutError.
+        """
         deadline = time.monotonic() + timeout
         with self.lock:
-            while len(self.state.messages) < n:
+            while True:
+                got = [m for m in self.state.messages if where is None or where(m)]
+                if len(got) >= n:
+                    return got
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"{len(self.state.messages)} of {n} SMS within {timeout}s")
+                    raise TimeoutError(f"{len(got)} of {n} SMS within {timeout}s")
                 self.lock.wait(left)
-            return list(self.state.messages)
 
     # ---- Twilio's side of the webhooks --------------------------------------------------
     def signed_post(self, url: str, params: dict[str, str]) -> int:

@@ -1,0 +1,141 @@
+"""The running service: gateway alarm in, SMS out, signed SMS replies and status callbacks in."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from cloud.auth.deps import Role
+from cloud.auth.service import create_user
+from cloud.db import make_engine, make_sessionmaker
+from cloud.dispatch.models import Task
+from cloud.gateways.service import add_gateway
+from cloud.notify.models import DeliveryReceipt, Notification
+from cloud.notify.push_standin import PushStandin
+from cloud.notify.twilio_standin import TwilioStandin
+from protocol.api import ALARMS_PATH
+from testbed import free_port
+from tests.cloud_dispatch.conftest import (
+    TOKEN,
+    LiveServer,
+    fast_config,
+    seed_city,
+    settings_for,
+    worker_phone,
+)
+
+
+async def _prepare(url: str) -> str:
+    engine = make_engine(url)
+    sm = make_sessionmaker(engine)
+    await seed_city(sm, now=datetime.now(UTC))
+    async with sm() as s, s.begin():
+        _, credential = await add_gateway(s, "gw-live", "home-1")
+        await create_user(s, "disp", "dispatcher-password", Role.DISPATCHER)
+    await engine.dispose()
+    return credential
+
+
+async def _query(url: str, fn: Any) -> Any:
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as s:
+            return await fn(s)
+    finally:
+        await engine.dispose()
+
+
+def query(url: str, fn: Any) -> Any:
+    """Run ``fn(session)`` on a fresh engine (the server runs in its own thread and loop)."""
+    return asyncio.run(_query(url, fn))
+
+
+async def _task(s: Any) -> Task:
+    return (await s.scalars(select(Task))).one()
+
+
+@pytest.fixture
+def live(db_url: str, twilio: TwilioStandin, push: PushStandin, vapid: tuple[str, str]) -> Any:
+    credential = asyncio.run(_prepare(db_url))
+    settings = settings_for(db_url, twilio, vapid, public_url=f"http://127.0.0.1:{free_port()}")
+    with LiveServer(settings, dispatch_config=fast_config(idle_s=1.0)) as server:
+        yield server, credential
+
+
+def test_alarm_to_sms_and_signed_replies(live: Any, db_url: str, twilio: TwilioStandin) -> None:
+    server, credential = live
+    now = datetime.now(UTC).isoformat()
+    alarm = {
+        "alarm_id": "live-1",
+        "gateway_id": "gw-live",
+        "home_id": "home-1",
+        "kind": "fall",
+        "severity": "critical",
+        "raised_at": now,
+        "detector": "fall",
+    }
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        resp = http.post(
+            ALARMS_PATH, json={"alarms": [alarm]}, headers={"Authorization": f"Bearer {credential}"}
+        )
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["accepted"] == ["live-1"]
+        offers = twilio.wait_for_messages(3, where=lambda m: m.to.startswith("+86138"))
+        assert {m.to for m in offers} == {worker_phone(i) for i in range(3)}
+        number = query(db_url, _task).number
+        ref = "T" + number[-4:]
+
+        hook = server.url + "/webhooks/twilio/sms"
+        form = {"From": worker_phone(0), "Body": f"1 {ref}", "AccountSid": twilio.account_sid}
+        bad = http.post(hook, data=form, headers={"X-Twilio-Signature": "AAAA"})
+        unsigned = http.post(hook, data=form)
+        other_url = RequestValidator(TOKEN).compute_signature("http://evil.example/x", form)
+        moved = http.post(hook, data=form, headers={"X-Twilio-Signature": other_url})
+        assert (bad.status_code, unsigned.status_code, moved.status_code) == (403, 403, 403)
+        assert query(db_url, _task).state == "offered"
+
+        assert twilio.send_reply(hook, worker_phone(0), f"1 {ref}") == 200
+        assert query(db_url, _task).state == "accepted"
+        good = RequestValidator(TOKEN).compute_signature(hook, {**form, "Body": "hello"})
+        reply = http.post(
+            hook, data={**form, "Body": "hello"}, headers={"X-Twilio-Signature": good}
+        )
+        assert reply.status_code == 200 and "Not understood" not in reply.text
+        assert "<Message>" in reply.text  # 无法识别 (the worker's language is zh)
+        assert twilio.send_reply(hook, worker_phone(0), "3") == 200
+        assert twilio.send_reply(hook, worker_phone(0), f"4 {ref} 1") == 200
+        task = query(db_url, _task)
+        assert (task.state, task.outcome) == ("resolved", "assisted")
+
+        sid = offers[0].sid
+        assert twilio.send_status(sid, "delivered") == 204
+        assert twilio.send_status(sid, "delivered") == 204  # a repeat changes nothing
+        receipts = query(
+            db_url,
+            lambda s: s.scalars(select(DeliveryReceipt).where(DeliveryReceipt.provider_id == sid)),
+        )
+        assert len(list(receipts)) == 1
+
+        token = http.post(
+            "/api/v1/auth/login", json={"username": "disp", "password": "dispatcher-password"}
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        detail = http.get(f"/api/v1/tasks/{task.id}", headers=auth).json()
+        assert [e["channel"] for e in detail["events"] if e["action"] == "accepted"] == ["sms"]
+        assert http.get(f"/api/v1/tasks/{task.id}/audit/verify", headers=auth).json()["ok"]
+        sent = http.get("/api/v1/notifications", params={"task_id": task.id}, headers=auth).json()
+        by_sid = {n["provider_id"]: n for n in sent}
+        assert by_sid[sid]["provider_status"] == "delivered"
+        assert worker_phone(0) not in {n["address"] for n in sent}  # masked
+        assert http.get("/api/v1/tasks/0", headers=auth).status_code == 422
+        assert http.get("/api/v1/tasks/999", headers=auth).status_code == 404
+        assert http.get("/api/v1/tasks", params={"state": "nope"}, headers=auth).status_code == 422
+        assert http.get("/api/v1/tasks").status_code == 401
+    states = query(db_url, lambda s: s.scalars(select(Notification.state)))
+    assert "failed" not in set(states)
