@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge.detectors.base import Detection, Detector
-from edge.detectors.signal import Persistence, scalar_series
+from edge.detectors.signal import Persistence, check_block, scalar_series
 from protocol import AlarmKind, Reading, ReadingKind
 
 
@@ -69,6 +69,7 @@ class DeviceHealthDetector(Detector):
         if reading.kind in (ReadingKind.BATTERY, ReadingKind.TAMPER, ReadingKind.WORN):
             t, v = scalar_series(reading, self.type)
         else:
+            check_block(reading, self.type)
             t, v = np.array([reading.end_ts]), np.zeros(1)
         if not len(t):
             return out

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.detectors.base import DetectorInputError
-from edge.detectors.signal import F64, hm_to_hours, scalar_series, where
+from edge.detectors.signal import F64, hm_to_hours, scalar_series, target_state, where
 from protocol import HomeManifest, Reading, ReadingKind
 
 DAY = 86400.0
@@ -89,9 +89,8 @@ def activity(reading: Reading, ctx: HomeContext, detector: str) -> tuple[F64, F6
     """(inside activity times, front-door event times) carried by one reading."""
     empty = np.empty(0)
     if reading.kind == ReadingKind.TARGET_STATE:
-        if reading.samples is not None or not isinstance(reading.value, str):
-            raise DetectorInputError(f"{where(detector, reading)}: target_state must be a string")
-        return (np.array([reading.ts]) if reading.value == "moving" else empty), empty
+        moving = target_state(reading, detector) == "moving"
+        return (np.array([reading.ts]) if moving else empty), empty
     if reading.kind not in ACTIVITY_KINDS:
         raise DetectorInputError(f"{where(detector, reading)}: not an activity reading")
     t, v = scalar_series(reading, detector)

@@ -13,11 +13,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.detectors.base import Detection, Detector, DetectorInputError
-from edge.detectors.signal import scalar_series, where
+from edge.detectors.base import Detection, Detector
+from edge.detectors.signal import scalar_series, target_state
 from protocol import AlarmKind, Reading, ReadingKind
-
-TARGET_STATES = frozenset({"none", "static", "moving", "lying"})
 
 
 class RadarFallConfig(BaseModel):
@@ -66,15 +64,8 @@ class RadarFallDetector(Detector):
     def feed(self, reading: Reading) -> list[Detection]:
         """Open, drop or confirm the candidate."""
         if reading.kind == ReadingKind.TARGET_STATE:
-            if reading.samples is not None or not isinstance(reading.value, str):
-                raise DetectorInputError(
-                    f"{where(self.type, reading)}: target_state must be one string value"
-                )
-            if reading.value not in TARGET_STATES:
-                raise DetectorInputError(
-                    f"{where(self.type, reading)}: unknown target_state {reading.value[:32]!r}"
-                )
-            ev = {"moving": "moving", "none": "gone"}.get(reading.value, "")
+            state = target_state(reading, self.type)
+            ev = {"moving": "moving", "none": "gone"}.get(state, "")
             events, end = [(reading.ts, ev)], reading.ts
         else:
             t, v = scalar_series(reading, self.type)

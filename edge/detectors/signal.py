@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.detectors.base import DetectorInputError
-from protocol import Reading
+from protocol import Reading, ReadingKind
 
 F64 = npt.NDArray[np.float64]
 
@@ -26,22 +26,33 @@ def where(detector: str, reading: Reading) -> str:
     )
 
 
+def check_block(reading: Reading, detector: str) -> None:
+    """Reject an empty block, a block of the wrong shape, or one whose times do not match."""
+    if reading.samples is None:
+        return
+    x = np.asarray(reading.samples)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise DetectorInputError(f"{where(detector, reading)}: empty block")
+    want = "(n, 3)" if reading.kind == ReadingKind.ACCEL else "(n,)"
+    ok = x.shape[1:] == (3,) if reading.kind == ReadingKind.ACCEL else x.shape[1:] in ((), (1,))
+    if not ok:
+        raise DetectorInputError(
+            f"{where(detector, reading)}: samples must have shape {want}, got {x.shape}"
+        )
+    if reading.sample_ts is not None and np.shape(reading.sample_ts) != (x.shape[0],):
+        raise DetectorInputError(
+            f"{where(detector, reading)}: {np.size(reading.sample_ts)} sample times "
+            f"for {x.shape[0]} samples"
+        )
+
+
 def accel_block(reading: Reading, detector: str) -> tuple[F64, F64]:
     """Times and (n, 3) samples of an accel block, NaN rows dropped; rejects malformed blocks."""
     if reading.samples is None:
         raise DetectorInputError(f"{where(detector, reading)}: accel reading carries no samples")
+    check_block(reading, detector)
     x = np.asarray(reading.samples, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != 3:
-        raise DetectorInputError(
-            f"{where(detector, reading)}: samples must have shape (n, 3), got {x.shape}"
-        )
-    if x.shape[0] == 0:
-        raise DetectorInputError(f"{where(detector, reading)}: empty block")
     t = reading.times()
-    if t.shape != (x.shape[0],):
-        raise DetectorInputError(
-            f"{where(detector, reading)}: {t.shape[0]} sample times for {x.shape[0]} samples"
-        )
     ok = np.isfinite(x).all(axis=1) & np.isfinite(t)
     return t[ok], x[ok]
 
@@ -53,20 +64,9 @@ def scalar_series(reading: Reading, detector: str) -> tuple[F64, F64]:
     or not one-dimensional, or a value that is not a number, raises DetectorInputError.
     """
     if reading.samples is not None:
-        v = np.asarray(reading.samples, dtype=np.float64)
-        if v.ndim == 2 and v.shape[1] == 1:
-            v = v[:, 0]
-        if v.ndim != 1:
-            raise DetectorInputError(
-                f"{where(detector, reading)}: scalar block must have shape (n,), got {v.shape}"
-            )
-        if v.shape[0] == 0:
-            raise DetectorInputError(f"{where(detector, reading)}: empty block")
+        check_block(reading, detector)
+        v = np.asarray(reading.samples, dtype=np.float64).reshape(-1)
         t = reading.times()
-        if t.shape != v.shape:
-            raise DetectorInputError(
-                f"{where(detector, reading)}: {t.shape[0]} sample times for {v.shape[0]} samples"
-            )
     else:
         value = reading.value
         if value is None:
@@ -79,6 +79,20 @@ def scalar_series(reading: Reading, detector: str) -> tuple[F64, F64]:
         t = np.array([reading.ts])
     ok = np.isfinite(v) & np.isfinite(t)
     return t[ok], v[ok]
+
+
+TARGET_STATES = frozenset({"none", "static", "moving", "lying"})
+
+
+def target_state(reading: Reading, detector: str) -> str:
+    """The radar target state of a reading (one of ``TARGET_STATES``)."""
+    if reading.samples is not None or not isinstance(reading.value, str):
+        raise DetectorInputError(f"{where(detector, reading)}: target_state must be one string")
+    if reading.value not in TARGET_STATES:
+        raise DetectorInputError(
+            f"{where(detector, reading)}: unknown target_state {reading.value[:32]!r}"
+        )
+    return reading.value
 
 
 def hysteresis(cf: F64, on: float, off: float, active: bool) -> tuple[list[tuple[int, int]], bool]:
