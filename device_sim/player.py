@@ -20,7 +20,7 @@ from protocol.topics import CLOCK_TOPIC, TRUTH_TOPIC
 
 log = logging.getLogger(__name__)
 
-CHUNK_S = 60.0  # simulated seconds of reports fetched from the models at a time
+CHUNK_WALL_S = 0.5  # fetch about this much wall time of reports from the models at a time
 CLOCK_WALL_S = 0.2  # publish the clock at least this often in wall time
 
 
@@ -81,13 +81,14 @@ class Player:
         truth = deque(sorted((e for s in self.sources for e in s.truth), key=lambda e: e.ts))
         stats = self.stats = PlayStats(sim_start=self.start, sim_end=self.start)
         step = min(1.0, self.speed * CLOCK_WALL_S)
+        chunk = min(max(60.0, self.speed * CHUNK_WALL_S), 3600.0)
         wall0 = last_progress = time.monotonic()
         pending: deque[DeviceReport] = deque()
         cursor = fetched = self.start
         while cursor < self.end:
             nxt = min(cursor + step, self.end)
             if nxt > fetched:
-                upto = min(max(nxt, fetched + CHUNK_S), self.end)
+                upto = min(max(nxt, fetched + chunk), self.end)
                 batch = [r for s in self.sources for r in s.reports(fetched, upto)]
                 batch.sort(key=lambda r: r.ts)
                 pending.extend(batch)

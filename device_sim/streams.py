@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -85,28 +85,22 @@ class DeviceStreams:
         ]
         self.accel = BlockStream([p[0] for p in pairs], [p[1] for p in pairs])
 
-    def reports(self, t0: float, t1: float) -> Iterator[DeviceReport]:
+    def reports(self, t0: float, t1: float) -> list[DeviceReport]:
         """Reports with ``t0 <= ts < t1``, in time order."""
-        times: list[npt.NDArray[np.float64]] = []
-        refs: list[npt.NDArray[np.int64]] = []
-        for i, s in enumerate(self.streams):
-            a, b = np.searchsorted(s.times, [t0, t1])
-            if b > a:
-                times.append(s.times[a:b])
-                refs.append(np.stack([np.full(b - a, i), np.arange(a, b)], axis=1))
-        a, b = np.searchsorted(np.asarray(self.accel.times, dtype=np.float64), [t0, t1])
-        if b > a:
-            times.append(np.asarray(self.accel.times[a:b], dtype=np.float64))
-            refs.append(np.stack([np.full(b - a, -1), np.arange(a, b)], axis=1))
-        if not times:
-            return
-        all_t = np.concatenate(times)
-        all_r = np.concatenate(refs)
-        for j in np.argsort(all_t, kind="stable"):
-            si, row = int(all_r[j, 0]), int(all_r[j, 1])
-            if si < 0:
-                values: dict[str, Any] = {"accel": self.accel.blocks[row]}
-            else:
-                s = self.streams[si]
-                values = {k: v[row].item() for k, v in s.values.items()}
-            yield DeviceReport(float(all_t[j]), self.device_id, values)
+        rows: list[tuple[float, dict[str, Any]]] = []
+        for s in self.streams:
+            a, b = (int(x) for x in np.searchsorted(s.times, [t0, t1]))
+            if b <= a:
+                continue
+            keys = list(s.values)
+            cols = [s.values[k][a:b].tolist() for k in keys]
+            times = s.times[a:b].tolist()
+            rows += [
+                (t, dict(zip(keys, vals, strict=True)))
+                for t, vals in zip(times, zip(*cols, strict=True), strict=True)
+            ]
+        if self.accel.times:
+            a, b = (int(x) for x in np.searchsorted(self.accel.times, [t0, t1]))
+            rows += [(self.accel.times[i], {"accel": self.accel.blocks[i]}) for i in range(a, b)]
+        rows.sort(key=lambda r: r[0])
+        return [DeviceReport(t, self.device_id, v) for t, v in rows]
