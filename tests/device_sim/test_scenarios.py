@@ -126,3 +126,10 @@ def test_validate_reports_each_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["validate", str(HOMES / "flat_li.yaml"), str(bad)]) == 1
     out = capsys.readouterr()
     assert "ok " in out.out and f"{bad}:8: episodes.0.at" in out.err
+
+
+def test_config_examples_validate_and_homes_match_the_builtins() -> None:
+    config = HOMES.parents[1] / "config"
+    for p in sorted((config / "homes").glob("*.yaml")):
+        assert p.read_text() == (HOMES / p.name).read_text(), f"{p} differs from the built-in"
+    assert main(["validate", *map(str, sorted((config / "scenarios").glob("*.yaml")))]) == 0
