@@ -20,7 +20,7 @@ async function api(path, options = {}) {
   const headers = { "Content-Type": "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   const resp = await fetch(path, { ...options, headers });
-  if (resp.status === 401) { logout(); throw new Error("请重新登录 / please log in again"); }
+  if (resp.status === 401 && token) { logout(); throw new Error("请重新登录 / please log in again"); }
   const body = resp.status === 204 ? null : await resp.json().catch(() => null);
   if (!resp.ok) {
     const d = body && body.detail;
