@@ -13,8 +13,6 @@ from device_sim.mqtt import BrokerError
 from device_sim.timespec import parse_duration
 from protocol.yamlfile import FileError
 
-log = logging.getLogger(__name__)
-
 
 def _duration(text: str) -> float:
     try:
