@@ -85,6 +85,7 @@ class Player:
         wall0 = last_progress = time.monotonic()
         pending: deque[DeviceReport] = deque()
         cursor = fetched = self.start
+        self._clock(self.start, qos=1)
         while cursor < self.end:
             nxt = min(cursor + step, self.end)
             if nxt > fetched:

@@ -25,6 +25,7 @@ class Recorder:
 
     def __init__(self, port: int) -> None:
         self.messages: list[tuple[str, bytes]] = []
+        self.retained: list[tuple[str, bytes]] = []
         self.lock = threading.Lock()
         self.ready = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
@@ -41,18 +42,19 @@ class Recorder:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         with self.lock:
-            self.messages.append((msg.topic, bytes(msg.payload)))
+            (self.retained if msg.retain else self.messages).append((msg.topic, msg.payload))
 
-    def clocks(self) -> list[float]:
-        """Simulated times from the clock topic, in arrival order."""
+    def clocks(self, *, retained: bool = False) -> list[float]:
+        """Simulated times from the clock topic in arrival order (live, or retained ones)."""
         with self.lock:
-            return [json.loads(p)["ts"] for t, p in self.messages if t == CLOCK_TOPIC and p]
+            got = self.retained if retained else self.messages
+            return [json.loads(p)["ts"] for t, p in got if t == CLOCK_TOPIC and p]
 
-    def wait_clock(self, ts: float, timeout_s: float = 10.0) -> None:
+    def wait_clock(self, ts: float, timeout_s: float = 10.0, *, retained: bool = False) -> None:
         """Wait (bounded) until the clock reached ``ts``."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if any(c >= ts for c in self.clocks()):
+            if any(c >= ts for c in self.clocks(retained=retained)):
                 return
             time.sleep(0.05)
 
