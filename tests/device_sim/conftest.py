@@ -42,7 +42,7 @@ class Recorder:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         with self.lock:
-            (self.retained if msg.retain else self.messages).append((msg.topic, msg.payload))
+            (self.retained if msg.retain else self.messages).append((msg.topic, bytes(msg.payload)))
 
     def clocks(self, *, retained: bool = False) -> list[float]:
         """Simulated times from the clock topic in arrival order (live, or retained ones)."""
