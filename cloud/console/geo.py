@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.alarms.models import OPEN, Alarm
+from cloud.console.live import Targets
 from cloud.console.schemas import (
     CandidateOut,
     Candidates,
@@ -37,7 +38,7 @@ CANDIDATES = 5
 _RANK = {s.value: s.rank for s in Severity}
 
 
-async def map_data(session: AsyncSession, district: str | None) -> MapData:
+async def map_data(session: AsyncSession, targets: Targets, district: str | None) -> MapData:
     """Households (those with open alarms first) and located workers, bounded."""
     alarm_rows = list(
         await session.execute(
@@ -106,6 +107,7 @@ async def map_data(session: AsyncSession, district: str | None) -> MapData:
                 kind=r.kind,
                 severity=r.severity,
                 age_s=(now - r.raised_at).total_seconds(),
+                target_s=targets.for_severity(r.severity),
                 household_id=r.household_id,
                 household_name=homes[r.household_id].name or r.household_id
                 if r.household_id in homes

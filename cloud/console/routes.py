@@ -77,11 +77,12 @@ async def task_view(
 @api.get("/map", response_model=MapData)
 async def map_view(
     _: ViewerDep,
+    request: Request,
     session: SessionDep,
     district: Annotated[str | None, Query(max_length=64)] = None,
 ) -> MapData:
-    """Households, workers and open alarms to draw."""
-    return await geo.map_data(session, district)
+    """Households, workers and open alarms to draw (of one district if given)."""
+    return await geo.map_data(session, _targets(request), district)
 
 
 @api.get("/alarms/{alarm_id}/candidates", response_model=Candidates)

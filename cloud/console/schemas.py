@@ -145,6 +145,7 @@ class MapAlarm(BaseModel):
     kind: str
     severity: str
     age_s: float
+    target_s: float
     household_id: str | None
     household_name: str
 

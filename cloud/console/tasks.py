@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import HTTPException, status
@@ -18,10 +19,20 @@ from cloud.dispatch.models import Task, TaskAlarm, TaskEvent
 from cloud.registry.models import Household, Worker
 
 NUMBER_PATTERN = r"^T\d{8}-\d{4,6}$"
+_WORKER_ACTOR = re.compile(r"^worker:(\d+)$")
 
 
 def _words(value: str) -> str:
     return value.replace("_", " ")
+
+
+async def _worker_names(session: AsyncSession, actors: set[str]) -> dict[str, str]:
+    """``worker:12`` -> ``Li Na (worker:12)`` for the workers among ``actors``."""
+    ids = {int(m.group(1)) for a in actors if (m := _WORKER_ACTOR.match(a))}
+    if not ids:
+        return {}
+    rows = await session.execute(select(Worker.id, Worker.name).where(Worker.id.in_(ids)))
+    return {f"worker:{wid}": f"{name} (worker:{wid})" for wid, name in rows}
 
 
 def _detail_text(viewer: Viewer, detail: dict[str, Any]) -> str:
@@ -92,6 +103,7 @@ async def task_detail(session: AsyncSession, viewer: Viewer, number: str) -> Tas
         )
     )
     check = verify_events(task, events)
+    names = await _worker_names(session, {e.actor for e in events})
     residents = await first_residents(session, [task.household_id])
     timeline = [
         step
@@ -102,7 +114,7 @@ async def task_detail(session: AsyncSession, viewer: Viewer, number: str) -> Tas
         TimelineEntry(
             at=e.ts,
             label=_words(e.action).capitalize(),
-            actor=viewer.text(e.actor),
+            actor=viewer.text(names.get(e.actor, e.actor)),
             note=_detail_text(viewer, e.detail),
         )
         for e in events
@@ -134,7 +146,7 @@ async def task_detail(session: AsyncSession, viewer: Viewer, number: str) -> Tas
                 seq=e.seq,
                 at=e.ts,
                 action=e.action,
-                actor=viewer.text(e.actor),
+                actor=viewer.text(names.get(e.actor, e.actor)),
                 channel=e.channel,
                 detail=_detail_text(viewer, e.detail),
                 prev_hash=e.prev_hash,

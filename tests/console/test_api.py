@@ -60,6 +60,7 @@ def test_task_detail_has_timeline_and_verified_audit(console: Console) -> None:
     assert masked["audit"][1]["prev_hash"] == masked["audit"][0]["hash"]
     labels = [t["label"] for t in masked["timeline"]]
     assert labels[0] == "Alarm raised: fall (critical)" and labels[-1] == "Offered"
+    assert masked["timeline"][-1]["actor"].startswith("Li Near (worker:")
     assert WORKER_PHONE not in json.dumps(masked)
     assert WORKER_PHONE[-4:] in masked["audit"][1]["detail"]
     assert WORKER_PHONE in clear["audit"][1]["detail"]

@@ -31,7 +31,8 @@ function timeAxis(svg, x, t0, t1) {
     const label = days
       ? d.toLocaleDateString(undefined, { month: "short", day: "numeric" })
       : d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-    svg.append(s("text", { x: x(t), y: H - 6, "text-anchor": "middle" }, label));
+    const anchor = i === 0 ? "start" : i === 4 ? "end" : "middle";
+    svg.append(s("text", { x: x(t), y: H - 6, "text-anchor": anchor }, label));
   }
 }
 
@@ -120,6 +121,8 @@ export function histogram(title, bins, targetSeconds) {
     }, s("title", {}, `${b.lo / 60}–${b.hi / 60} min: ${b.count}`)));
     svg.append(s("text", { x: x(b.lo), y: H - 6, "text-anchor": "middle" }, `${b.lo / 60}`));
   }
+  const last = bins[bins.length - 1];
+  svg.append(s("text", { x: (x(last.lo) + x(last.hi)) / 2, y: PAD.t + 10, "text-anchor": "middle" }, `${last.lo / 60}+`));
   const tx = x(targetSeconds);
   svg.append(s("line", { class: "target", x1: tx, x2: tx, y1: PAD.t, y2: H - PAD.b }));
   svg.append(s("text", { x: W - PAD.r, y: H - 6, "text-anchor": "end" }, "min"));

@@ -32,9 +32,9 @@ function taskRow(t) {
 function legend(target) {
   const m = target / 60;
   return h("div", { class: "legend" },
-    h("span", {}, h("i", { style: "background:var(--ok)" }), `under ${m / 2} min`),
-    h("span", {}, h("i", { style: "background:var(--warn)" }), `${m / 2}–${m} min`),
-    h("span", {}, h("i", { style: "background:var(--late)" }), `over ${m} min target`));
+    h("span", {}, h("i", { class: "ok" }), `under ${m / 2} min`),
+    h("span", {}, h("i", { class: "warn" }), `${m / 2}–${m} min`),
+    h("span", {}, h("i", { class: "late" }), `over ${m} min target`));
 }
 
 export function render(root) {

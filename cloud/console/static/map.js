@@ -1,7 +1,7 @@
 // Map view: households and workers projected from lat/lon onto an SVG (no tiles, works
 // offline), with dashed lines from the selected alarm's home to its candidate workers.
 import { get } from "./api.js";
-import { fmtAge, h, mount, s } from "./dom.js";
+import { ageClass, fmtAge, h, mount, s } from "./dom.js";
 
 const W = 1000;
 const H = 700;
@@ -75,30 +75,32 @@ function draw(svg, data, selected, onPick) {
         `#${c.rank}`));
     }
   }
+  for (const hh of data.households) {
+    const alarm = hh.open_alarms > 0;
+    const sel = selected && selected.household_id === hh.id;
+    const cx = proj.x(hh.lon);
+    const cy = proj.y(hh.lat);
+    svg.append(s("circle", {
+      class: `home${alarm ? " alarm" : ""}${sel ? " selected" : ""}`, cx, cy, r: alarm ? 10 : 7,
+      "data-household": hh.id, onclick: () => { if (hh.alarm_id) onPick(hh.alarm_id); },
+    }, s("title", {}, `${hh.name}${hh.district ? ` · ${hh.district}` : ""}`)));
+    if (alarm) svg.append(s("text", { x: cx + 13, y: cy + 4 }, hh.name));
+  }
   for (const w of data.workers) {
     const cls = !w.on_duty ? "worker off" : w.busy ? "worker busy" : "worker";
     const x = proj.x(w.lon);
     const y = proj.y(w.lat);
-    svg.append(s("rect", { class: cls, x: x - 7, y: y - 7, width: 14, height: 14, "data-worker": w.id },
+    svg.append(s("rect", { class: cls, x: x - 6, y: y - 6, width: 12, height: 12, "data-worker": w.id },
       s("title", {}, `${w.name} (${w.on_duty ? (w.busy ? "busy" : "available") : "off duty"})`)));
-  }
-  for (const hh of data.households) {
-    const alarm = hh.open_alarms > 0;
-    const sel = selected && selected.household_id === hh.id;
-    svg.append(s("circle", {
-      class: `home${alarm ? " alarm" : ""}${sel ? " selected" : ""}`,
-      cx: proj.x(hh.lon), cy: proj.y(hh.lat), r: alarm ? 10 : 7, "data-household": hh.id,
-      onclick: () => { if (hh.alarm_id) onPick(hh.alarm_id); },
-    }, s("title", {}, `${hh.name}${hh.district ? ` · ${hh.district}` : ""}`)));
   }
 }
 
 function alarmList(data, selectedId, onPick) {
   if (!data.alarms.length) return h("p", { class: "muted" }, "No open alarms.");
-  return h("ul", { class: "items" }, data.alarms.map((a) =>
-    h("li", { class: `item${a.id === selectedId ? " selected" : ""}`, "data-id": a.id },
+  return h("ul", { class: "items", id: "map-alarms" }, data.alarms.map((a) =>
+    h("li", { class: `item ${ageClass(a.age_s, a.target_s)}${a.id === selectedId ? " selected" : ""}`, "data-id": a.id },
       h("span", { class: "age" }, fmtAge(a.age_s)),
-      h("button", { type: "button", onclick: () => onPick(a.id) },
+      h("button", { type: "button", class: "side-alarm", onclick: () => onPick(a.id) },
         h("span", { class: `sev ${a.severity}` }, a.severity), " ", a.kind.replaceAll("_", " "),
         " · ", a.household_name))));
 }

@@ -38,7 +38,7 @@ function show(body, r, days) {
     h("div", { class: "grid two" },
       h("section", { class: "card", id: "response" },
         h("div", { class: "row" }, h("h2", {}, "Response time (task created → worker on site)"), csvButton("responses", days)),
-        h("div", { class: "row" },
+        h("div", { class: "row kpis" },
           h("div", {}, h("div", { class: "kpi", id: "share" }, fmtPct(resp.share_within_target)),
             h("div", { class: "muted" }, `within ${r.target_s / 60} min (${resp.within_target} of ${resp.count})`)),
           h("div", {}, h("div", { class: "kpi" }, fmtMin(resp.median_s)), h("div", { class: "muted" }, "median")),

@@ -48,11 +48,12 @@ function charts(series) {
   const gap = series.bucket_s * 3000;
   const out = [];
   for (const [metric, label] of [["heart_rate", "Heart rate (bpm)"], ["spo2", "SpO₂ (%)"]]) {
-    out.push(h("h2", {}, label), h("div", { "data-chart": metric }, lineChart(label, series.vitals[metric] || [], range, gap)));
+    out.push(h("figure", { "data-chart": metric }, h("figcaption", {}, label),
+      lineChart(label, series.vitals[metric] || [], range, gap)));
   }
-  out.push(h("h2", {}, "Activity (motion events)"),
-    h("div", { "data-chart": "activity" }, timeBars("Activity", series.activity, range, series.bucket_s * 1000)));
-  return out;
+  out.push(h("figure", { "data-chart": "activity" }, h("figcaption", {}, "Activity (motion events)"),
+    timeBars("Activity", series.activity, range, series.bucket_s * 1000)));
+  return h("div", { class: "charts" }, out);
 }
 
 export function render(root, params, ctx) {
