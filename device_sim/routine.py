@@ -105,44 +105,17 @@ class RoutineModel:
         bed = min(max(bed, wake + 10 * HOUR), next_wake - 5 * HOUR)
         segs = self._filler(wake, bed)
         events = [self._event(wake, "wake"), self._event(bed, "sleep")]
-        segs = overlay(
-            segs,
-            Segment(
-                wake,
-                wake + rng.uniform(8, 20) * MIN,
-                roles["bathroom"],
-                Activity.ACTIVE,
-                "morning_bathroom",
-            ),
-        )
-        for meal in self.meals:
-            t = mid + meal + rng.normal(0, 15 * MIN)
-            if not wake + 15 * MIN < t < bed - 30 * MIN:
-                continue
-            prep = rng.uniform(10, 30) * MIN
-            eat_room = roles["kitchen"] if rng.random() < 0.5 else roles["living"]
-            segs = overlay(segs, Segment(t - prep, t, roles["kitchen"], Activity.ACTIVE, "cook"))
-            segs = overlay(
-                segs, Segment(t, t + rng.uniform(15, 30) * MIN, eat_room, Activity.REST, "meal")
-            )
+        up = wake + rng.uniform(8, 20) * MIN
+        segs = self._meals(segs, mid, up, bed)
+        segs = overlay(segs, Segment(wake, up, roles["bathroom"], Activity.ACTIVE, "morning_wash"))
         if rng.random() < 0.3:
             t = mid + rng.uniform(13.5, 15.0) * HOUR
             nap_room = roles["bedroom"] if rng.random() < 0.5 else roles["living"]
             length = rng.uniform(20, 90) * MIN
             segs = overlay(segs, Segment(t, t + length, nap_room, Activity.SLEEP, "nap"))
             events.append(self._event(t, "nap", duration_s=round(length)))
-        n_out = int(rng.random() < self.outing_p) + int(rng.random() < self.outing_p**2)
-        for _ in range(n_out):
-            length = float(np.clip(rng.lognormal(np.log(100 * MIN), 0.5), 30 * MIN, 5 * HOUR))
-            latest = bed - length - 60 * MIN
-            if latest <= wake + 60 * MIN:
-                continue
-            t = rng.uniform(wake + 60 * MIN, latest)
-            segs = self._outing(segs, t, length)
-            events += [
-                self._event(t, "go_out", duration_s=round(length)),
-                self._event(t + length, "come_home"),
-            ]
+        segs, outings = self._outings(segs, up, bed)
+        events += outings
         segs = overlay(
             segs,
             Segment(
@@ -154,12 +127,53 @@ class RoutineModel:
             ),
         )
         segs = overlay(segs, Segment(bed, next_wake, roles["bedroom"], Activity.SLEEP, "sleep"))
-        for t in np.sort(rng.uniform(bed + 30 * MIN, next_wake - 20 * MIN, rng.poisson(1.1))):
+        visits = np.sort(rng.uniform(bed + 30 * MIN, next_wake - 20 * MIN, rng.poisson(1.1)))
+        visits = visits[np.diff(visits, prepend=-np.inf) > 60 * MIN]  # not twice in an hour
+        for t in visits:
             length = rng.uniform(3, 8) * MIN
             segs = overlay(
                 segs, Segment(t, t + length, roles["bathroom"], Activity.ACTIVE, "night_bathroom")
             )
             events.append(self._event(float(t), "night_bathroom", duration_s=round(length)))
+        return segs, events
+
+    def _meals(self, segs: list[Segment], mid: float, up: float, bed: float) -> list[Segment]:
+        """Cooking in the kitchen, then eating in the kitchen or the living room."""
+        rng, roles = self.rng, self.roles
+        for meal in self.meals:
+            t = mid + meal + rng.normal(0, 15 * MIN)
+            prep = rng.uniform(10, 30) * MIN
+            t = max(t, up + prep)  # breakfast waits for the morning wash
+            if t > bed - 30 * MIN:
+                continue
+            eat_room = roles["kitchen"] if rng.random() < 0.5 else roles["living"]
+            segs = overlay(segs, Segment(t - prep, t, roles["kitchen"], Activity.ACTIVE, "cook"))
+            eat = Segment(t, t + rng.uniform(15, 30) * MIN, eat_room, Activity.REST, "meal")
+            segs = overlay(segs, eat)
+        return segs
+
+    def _outings(
+        self, segs: list[Segment], up: float, bed: float
+    ) -> tuple[list[Segment], list[TruthEvent]]:
+        """Zero, one or two trips out that never overlap (meals out replace meals in)."""
+        rng = self.rng
+        events: list[TruthEvent] = []
+        busy: list[tuple[float, float]] = []
+        n_out = int(rng.random() < self.outing_p) + int(rng.random() < self.outing_p**2)
+        for _ in range(n_out):
+            length = float(np.clip(rng.lognormal(np.log(100 * MIN), 0.5), 30 * MIN, 5 * HOUR))
+            latest = bed - length - 60 * MIN
+            if latest <= up + 30 * MIN:
+                continue
+            t = float(rng.uniform(up + 30 * MIN, latest))
+            if any(t < b + 30 * MIN and t + length > a - 30 * MIN for a, b in busy):
+                continue
+            busy.append((t, t + length))
+            segs = self._outing(segs, t, length)
+            events += [
+                self._event(t, "go_out", duration_s=round(length)),
+                self._event(t + length, "come_home"),
+            ]
         return segs, events
 
     def _outing(self, segs: list[Segment], t: float, length: float) -> list[Segment]:
@@ -180,7 +194,7 @@ class RoutineModel:
             ("living", Activity.REST, 35.0, 0.45),
             ("kitchen", Activity.ACTIVE, 10.0, 0.2),
             ("bedroom", Activity.ACTIVE, 12.0, 0.12),
-            ("bathroom", Activity.ACTIVE, 6.0, 0.15),
+            ("bathroom", Activity.ACTIVE, 6.0, 0.1),
             ("entrance", Activity.ACTIVE, 2.0, 0.08),
         ]
         weights = np.array([c[3] for c in choices])

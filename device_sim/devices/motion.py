@@ -69,8 +69,12 @@ def _add_false_triggers(
         if ep.kind in ("fall", "stop_moving"):
             extra = extra[(extra < ep.at) | (extra >= ep.at + ep.length_s)]
     if len(det) and len(extra):
-        idx = np.clip(np.searchsorted(det, extra), 1, len(det)) - 1
-        extra = extra[np.abs(extra - det[idx]) > blind_s]
+        nxt = np.searchsorted(det, extra)
+        before = det[np.clip(nxt - 1, 0, len(det) - 1)]
+        after = det[np.clip(nxt, 0, len(det) - 1)]
+        extra = extra[(np.abs(extra - before) > blind_s) & (np.abs(after - extra) > blind_s)]
+    extra = np.sort(extra)
+    extra = extra[np.diff(extra, prepend=-np.inf) > blind_s]
     return np.asarray(np.sort(np.concatenate([det, extra])), dtype=np.float64)
 
 
