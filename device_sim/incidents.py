@@ -152,13 +152,21 @@ def _fall_truth(ctx: HomeContext, ep: Episode, details: dict[str, object]) -> Tr
     hid = ctx.home.home_id
     room = int(ctx.timeline.room_at(np.array([ep.at]))[0])
     details = {**details, "room": ctx.home.rooms[room] if room != OUT else None}
+    radars = [
+        d.device_id
+        for d in ctx.home.devices
+        if ctx.specs[d.device_id].family == "radar"
+        and "radar_fall" in ctx.specs[d.device_id].kinds
+        and ctx.room_index(d) == room
+    ]
+    if radars:
+        details["also_seen_by"] = radars
     for dev in ctx.home.devices:
         spec = ctx.specs[dev.device_id]
         worn = not any(a <= ep.at < b for a, b in ctx.off_wrist.get(dev.device_id, []))
         if dev.worn_by and "accel" in spec.kinds and worn:
             details["accel_generated"] = ctx.accel
             return TruthEvent(ep.at, hid, "fall", dev.device_id, "fall", 120.0, details)
-    for dev in ctx.home.devices:
-        if ctx.specs[dev.device_id].family == "radar" and ctx.room_index(dev) == room:
-            return TruthEvent(ep.at, hid, "fall", dev.device_id, "radar_fall", 120.0, details)
+    if radars:
+        return TruthEvent(ep.at, hid, "fall", radars[0], "radar_fall", 120.0, details)
     return TruthEvent(ep.at, hid, "fall", None, "inactivity", ep.length_s, details)

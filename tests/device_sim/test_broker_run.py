@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -184,3 +186,35 @@ def test_user_and_password(capsys: pytest.CaptureFixture[str]) -> None:
         ]
         assert main(bad) == 1
         assert "refused" in capsys.readouterr().err
+
+
+def test_sigterm_stops_cleanly_and_keeps_the_truth(
+    mosquitto: MosquittoServer, recorder_factory: type[Recorder], tmp_path: Path
+) -> None:
+    sc = load_scenario(_builtin("normal_day"))
+    rec = recorder_factory(mosquitto.port)
+    truth = tmp_path / "truth.jsonl"
+    proc = subprocess.Popen(
+        [
+            "carewatch-sim",
+            "run",
+            "normal_day",
+            "--broker",
+            mosquitto.url,
+            "--speed",
+            "20000",
+            "--truth",
+            str(truth),
+            "--quiet",
+        ],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        rec.wait_clock(sc.start + 8 * 3600, timeout_s=30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    events = [json.loads(x)["event"] for x in truth.read_text().splitlines()]
+    assert "wake" in events
+    assert max(rec.clocks()) < sc.end
