@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from device_sim.devices.common import heartbeats
+from device_sim.devices.common import heartbeat_period, heartbeats
 from device_sim.household import HomeContext
 from device_sim.streams import BlockStream, DeviceStreams, ProfileSpec, Stream
 from device_sim.vitals import breathing_rate, heart_rate
@@ -29,6 +29,7 @@ def radar(ctx: HomeContext, dev: PairedDevice, spec: ProfileSpec) -> DeviceStrea
     t_change, s_change = t_change[keep], s_change[keep]
     rate = spec.sample_rate_hz
     period = float(np.clip(1.0 / rate, 10.0, 600.0)) if rate else DEFAULT_PERIOD_S
+    period = min(period, heartbeat_period(spec))  # never silent longer than its heartbeat
     t_per = ctx.grid(period, dev.device_id, "radar")
     idx = tl.index_at(t_per)
     s_per = np.where(here[idx], _STATE[tl.activity[idx]], "none")

@@ -5,16 +5,18 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
 from device_sim.engine import Episode, HomeSim, SimResult, random_episodes, simulate_readings
-from protocol.home import HomeManifest
+from protocol.home import HomeManifest, load_home
 from protocol.readings import ReadingKind
 
 TZ = ZoneInfo("Asia/Shanghai")
+HOMES = Path(__file__).resolve().parents[2] / "device_sim" / "homes"
 START = datetime(2025, 11, 24, 0, 0, tzinfo=TZ).timestamp()
 H = 3600.0
 
@@ -173,3 +175,27 @@ def test_bad_episode_is_refused_with_its_name(li_home: HomeManifest) -> None:
         simulate_readings(
             li_home, start=START, days=1, seed=1, episodes=[Episode("sos", START + 10, 0, "nope")]
         )
+
+
+def test_healthy_devices_never_fall_silent_longer_than_their_heartbeat() -> None:
+    for path in sorted(HOMES.glob("*.yaml")):
+        home = load_home(path)
+        sim = HomeSim(home, start=START, end=START + 2 * 86400, seed=1)
+        for dev in sim.devices:
+            t = np.array([r.ts for r in dev.reports(sim.start, sim.end)])
+            gaps = np.diff(np.concatenate([[sim.start], t, [sim.end]]))
+            limit = sim.specs[dev.device_id].heartbeat_interval_s
+            assert limit is not None and gaps.max() <= limit, (path.name, dev.device_id)
+
+
+def test_pir_clears_motion_after_its_hold_time(li_home: HomeManifest) -> None:
+    res = simulate_readings(li_home, start=START, days=2, seed=12)
+    motion = [
+        (r.ts, r.value)
+        for r in res.readings
+        if r.device_id == "li-pir-kitchen" and r.kind == "motion"
+    ]
+    clears = [i for i, (_, v) in enumerate(motion) if v is False]
+    assert len(clears) > 10
+    for i in clears:
+        assert motion[i - 1][1] is True and motion[i][0] - motion[i - 1][0] == pytest.approx(90.0)
