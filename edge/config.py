@@ -185,7 +185,10 @@ class QueuesConfig(_Section):
         default=2000, ge=10, title="raw", description="ingest→decode; full: ingest waits."
     )
     readings: int = Field(
-        default=2000, ge=10, title="readings", description="decode→detect; full: decode waits."
+        default=2000,
+        ge=10,
+        title="readings",
+        description="decode→detect, one item per message; full: decode waits.",
     )
     detections: int = Field(
         default=1000, ge=10, title="detections", description="detect→alarms; full: detect waits."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -21,6 +22,9 @@ from edge.config import BrokerConfig
 from edge.items import RawMessage
 
 log = logging.getLogger(__name__)
+
+# Small packets (acks, an SOS after chatter) must not wait for Nagle's algorithm: ~40 ms.
+NO_DELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def broker_address(url: str) -> tuple[str, int]:
@@ -43,6 +47,7 @@ def make_client(
         clean_session=not persistent,
         keepalive=config.keepalive_s,
         timeout=10.0,
+        socket_options=[NO_DELAY],
     )
     if manual_ack:  # aiomqtt has no manual-ack API; its paho client does
         client._client.manual_ack_set(True)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ACTIVITY_KINDS = frozenset({ReadingKind.MOTION, ReadingKind.PRESENCE, ReadingKind.DOOR_OPEN})
 WRITE_BATCH = 256
+ACTIVITY_EVERY_S = 1.0  # the alarm manager needs "someone moved", not every PIR event
 
 
 @dataclass(slots=True)
@@ -52,7 +53,7 @@ class Queues:
     """The bounded queues between stages."""
 
     raw: asyncio.Queue[RawMessage]
-    readings: asyncio.Queue[Reading | Tick]
+    readings: asyncio.Queue[list[Reading] | Tick]  # one item per message
     detections: asyncio.Queue[AlarmInput]
     records: asyncio.Queue[Record]
 
@@ -105,7 +106,7 @@ class Stages:
         self.tick_s = tick_s
         self.on_commit = on_commit
         self.counters = Counters()
-        self.last_event_ts = 0.0
+        self._activity_sent = float("-inf")
 
     def _error(self, stage: str) -> None:
         errors = self.counters.stage_errors
@@ -137,8 +138,8 @@ class Stages:
                 self._error("decode")
                 log.exception("decode stage failed topic=%s", msg.topic)
                 readings = []
-            for r in readings:
-                await self.q.readings.put(r)
+            if readings:
+                await self.q.readings.put(readings)
             self.q.raw.task_done()
 
     def decode_one(self, msg: RawMessage) -> list[Reading]:
@@ -191,8 +192,8 @@ class Stages:
                 await self.q.detections.put(x)
             self.q.readings.task_done()
 
-    def detect_one(self, item: Reading | Tick) -> list[AlarmInput]:
-        """What the alarm manager must see for one reading or tick."""
+    def detect_one(self, item: list[Reading] | Tick) -> list[AlarmInput]:
+        """What the alarm manager must see for one message's readings, or a tick."""
         if isinstance(item, Tick):
             out: list[AlarmInput] = list(self.bank.tick(item.now))
             batch = self.telemetry.flush(item.now)
@@ -204,13 +205,18 @@ class Stages:
                     log.warning("telemetry batch dropped: outbox queue full")
             out.append(item)
             return out
-        self.last_event_ts = max(self.last_event_ts, item.ts)
-        detections: list[AlarmInput] = list(self.bank.feed(item))
+        detections: list[AlarmInput] = []
+        for reading in item:
+            detections += self.bank.feed(reading)
+            self.telemetry.add(reading)
+            if (
+                reading.kind in ACTIVITY_KINDS
+                and reading.value is True
+                and reading.ts >= self._activity_sent + ACTIVITY_EVERY_S
+            ):
+                self._activity_sent = reading.ts
+                detections.append(Activity(reading.ts, self.board.devices[reading.device_id].room))
         self.counters.detections += len(detections)
-        self.telemetry.add(item)
-        if item.kind in ACTIVITY_KINDS and item.value is True:
-            room = self.board.devices[item.device_id].room
-            detections.append(Activity(item.ts, room))
         return detections
 
     # -- alarms -------------------------------------------------------------------------
