@@ -1,7 +1,8 @@
 """A bathroom stay far longer than usual.
 
-A stay starts with activity in a bathroom room and ends with activity in any other room or
-at the front door. It raises an alarm when it lasts longer than this resident's usual
+A stay starts with motion or presence in a bathroom room (a door contact fires on the way
+in and out alike, so it starts nothing) and ends with activity in any other room or at the
+front door. It raises an alarm when it lasts longer than this resident's usual
 stays allow: ``factor`` times the ``quantile`` of the recent stays, kept between
 ``floor_s`` and ``ceiling_s`` (``prior_s`` until ``min_samples`` stays are known). The
 alarm ends when the resident is seen elsewhere.
@@ -17,6 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge.detectors.base import Detection, Detector
 from edge.detectors.home import ACTIVITY_KINDS, HomeContext, activity
 from protocol import AlarmKind, Reading, ReadingKind
+
+# Readings that show someone in the room; a door contact fires on the way in and out alike.
+PRESENCE_KINDS = frozenset(
+    {ReadingKind.MOTION, ReadingKind.OCCUPANCY, ReadingKind.PRESENCE, ReadingKind.TARGET_STATE}
+)
 
 
 class BathroomDwellConfig(BaseModel):
@@ -79,7 +85,10 @@ class BathroomDwellDetector(Detector):
         times = np.concatenate((inside, door))
         if not len(times):
             return []
-        in_bath = len(door) == 0 and self.home.rooms.get(reading.device_id, "") in self.cfg.rooms
+        in_bath = (
+            reading.kind in PRESENCE_KINDS
+            and self.home.rooms.get(reading.device_id, "") in self.cfg.rooms
+        )
         out = self.tick(float(times.min()))
         if in_bath:
             if self.since is None:

@@ -1,8 +1,8 @@
 """What home-wide detectors know about the home, and how readings become activity events.
 
 Inside activity: PIR motion, occupancy or radar presence switching on, a radar target
-moving, any door or cupboard contact that is not the front door. Front-door events (open
-or close) are kept apart: they say the resident may have left or come back.
+moving, any door or cupboard contact (opening or closing) that is not the front door. The
+front door opening is kept apart: the resident may have left or come back.
 """
 
 from __future__ import annotations
@@ -94,6 +94,8 @@ def activity(reading: Reading, ctx: HomeContext, detector: str) -> tuple[F64, F6
     if reading.kind not in ACTIVITY_KINDS:
         raise DetectorInputError(f"{where(detector, reading)}: not an activity reading")
     t, v = scalar_series(reading, detector)
+    if reading.kind == ReadingKind.DOOR_OPEN and reading.device_id in ctx.front_doors:
+        return empty, t[v != 0]  # the door opening; its closing says nothing more
     if reading.kind == ReadingKind.DOOR_OPEN:
-        return (empty, t) if reading.device_id in ctx.front_doors else (t, empty)
+        return t, empty
     return t[v != 0], empty

@@ -4,9 +4,10 @@ Inactivity: no activity anywhere in the home for longer than this home allows at
 the silence began. The allowance per hour of day is learned online from the silences seen
 at that hour (and the hours beside it): ``factor`` times their ``quantile``, kept between
 ``floor_s`` and ``ceiling_s``; until ``min_samples`` silences are known it is ``prior_s``.
-Nothing fires while the resident is away (a front-door event with no activity after it)
-nor before the resident is up (that is the not-up condition); in the sleep hours only a
-silence past ``ceiling_s`` fires.
+Nothing fires while the resident is away (the front door opened with no activity after
+it) nor before the resident is up (that is the not-up condition), nor in the sleep hours;
+but a silence past ``ceiling_s`` always fires. Silences that raised an alarm, and
+getting-up delays past ``up_max_s``, are not learned as routine.
 
 Not up: no activity since ``early_s`` before the usual wake time, by the deadline. The
 deadline is the wake time plus the learned delay of getting up (``up_quantile`` of recent
@@ -53,7 +54,7 @@ class InactivityConfig(BaseModel):
         default=1.5, ge=1, title="Factor", description="Allowed = factor x learned quantile."
     )
     quantile: float = Field(
-        default=0.95, gt=0, le=1, title="Quantile", description="Of the silences at this hour."
+        default=0.99, gt=0, le=1, title="Quantile", description="Of the silences at this hour."
     )
     min_samples: int = Field(
         default=10, ge=1, title="Min samples", description="Silences needed before learning."
@@ -62,7 +63,7 @@ class InactivityConfig(BaseModel):
         default=60, ge=1, title="History", description="Silences kept per hour of day."
     )
     min_gap_s: float = Field(
-        default=60.0, ge=0, title="Min gap", description="Shorter silences are not learned, s."
+        default=600.0, ge=0, title="Min gap", description="Shorter silences are not learned, s."
     )
     exit_grace_s: float = Field(
         default=120.0,
@@ -149,9 +150,10 @@ class InactivityDetector(Detector):
         days = np.floor((wakes + home.offset(float(t[0]))) / DAY).astype(int)
         new_days, first = np.unique(days[up], return_index=True)
         for day, i in zip(new_days.tolist(), first.tolist(), strict=True):  # once per day
-            if day > self.up_day:
+            delay = float(t[up][i] - wakes[up][i])
+            if day > self.up_day and delay <= self.cfg.up_max_s:
                 self.up_day = day
-                self.up_delays.append(max(0.0, float(t[up][i] - wakes[up][i])))
+                self.up_delays.append(max(0.0, delay))
                 del self.up_delays[: -self.cfg.up_days]
 
     # -- streaming -----------------------------------------------------------------------
@@ -169,12 +171,12 @@ class InactivityDetector(Detector):
         out = self.tick(t0)
         for kind, start in sorted(self.open.items()):
             out.append(self._det(AlarmKind(kind), t0, start, active=False))
-        self.open = {}
         home_all_along = (
             self.last_act is None or self.last_door is None or self.last_door < self.last_act
         )
-        if not home_all_along:
-            self.last_act = None  # back home: the silence while away is not learned
+        if not home_all_along or self.open:
+            self.last_act = None  # back home, or an alarm: that silence is not routine
+        self.open = {}
         self._learn(inside)
         self.last_act = float(inside[-1])
         return out
@@ -183,28 +185,21 @@ class InactivityDetector(Detector):
         """Fire inactivity or not-up when their time has come."""
         last = self.last_act
         away = self.last_door is not None and (last is None or last <= self.last_door)
-        if last is None or away:
+        if last is None or away or self.open:
             return []
-        out: list[Detection] = []
-        if bool(self.home.asleep(np.array([now]))[0]):
-            if now - last >= self.cfg.ceiling_s and AlarmKind.INACTIVITY not in self.open:
-                self.open[AlarmKind.INACTIVITY] = last
-                out.append(
-                    self._det(AlarmKind.INACTIVITY, last + self.cfg.ceiling_s, last, active=True)
-                )
-            return out
-        wake = float(self.home.last_local(np.array([now]), self.home.wake)[0])
-        if last < wake - self.cfg.early_s:
-            deadline = self.up_deadline(wake)
-            if now >= deadline and AlarmKind.NOT_UP not in self.open:
-                self.open[AlarmKind.NOT_UP] = last
-                out.append(self._det(AlarmKind.NOT_UP, deadline, last, active=True))
-        elif AlarmKind.INACTIVITY not in self.open:
-            allowed = self.allowed(last)
-            if now - last >= allowed:
-                self.open[AlarmKind.INACTIVITY] = last
-                out.append(self._det(AlarmKind.INACTIVITY, last + allowed, last, active=True))
-        return out
+        kind, ts = AlarmKind.INACTIVITY, last + self.cfg.ceiling_s
+        if now < ts:  # within the ceiling: the routine, the hour and sleep decide
+            if bool(self.home.asleep(np.array([now]))[0]):
+                return []
+            wake = float(self.home.last_local(np.array([now]), self.home.wake)[0])
+            if last < wake - self.cfg.early_s:
+                kind, ts = AlarmKind.NOT_UP, self.up_deadline(wake)
+            else:
+                ts = last + self.allowed(last)
+            if now < ts:
+                return []
+        self.open[kind] = last
+        return [self._det(kind, ts, last, active=True)]
 
     def _det(self, kind: AlarmKind, ts: float, start: float, *, active: bool) -> Detection:
         silent = ts - start

@@ -1,14 +1,19 @@
-"""Night-time wandering: the front door opened in the night and the resident did not stay in.
+"""Night-time wandering: the resident goes out in the night, or walks about for long.
 
-A front-door event in the night window while the resident was at home opens a candidate;
+Walking about: activity in two rooms or more through the night hours for ``wander_s``
+with no silence over ``pause_s`` (a trip to the toilet is a few minutes); it ends after
+such a silence.
+
+A front-door opening in the night window, with activity inside in the ``lead_s`` before
+it (the resident walked to the door from inside, not in from outside), opens a candidate;
 activity inside more than ``exit_grace_s`` after the last door event drops it (they stayed
 in). After ``confirm_s`` with no such activity the resident is taken to have gone out: an
-alarm, ended by the next activity inside (back home). A door event while the resident was
-already out is a return, not wandering.
+alarm, ended by the next activity inside (back home).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -16,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge.detectors.base import Detection, Detector
 from edge.detectors.home import ACTIVITY_KINDS, HomeContext, activity
+from edge.detectors.signal import F64
 from protocol import AlarmKind, Reading, ReadingKind
 
 
@@ -43,8 +49,23 @@ class NightWanderingConfig(BaseModel):
     confirm_s: float = Field(
         default=600.0, gt=0, title="Confirm", description="No activity inside this long, s."
     )
+    wander_s: float = Field(
+        default=900.0,
+        gt=0,
+        title="Wander",
+        description="Walking about at night this long without a pause raises, s.",
+    )
+    pause_s: float = Field(
+        default=600.0, gt=0, title="Pause", description="A silence this long ends a walk, s."
+    )
+    lead_s: float = Field(
+        default=900.0,
+        gt=0,
+        title="Lead",
+        description="Activity inside this soon before the door: the resident walked out, s.",
+    )
     exit_grace_s: float = Field(
-        default=60.0,
+        default=10.0,
         ge=0,
         title="Exit grace",
         description="Activity this soon after the door is the leaving itself, s.",
@@ -74,55 +95,102 @@ class NightWanderingDetector(Detector):
         self.last_door: float | None = None
         self.pending: float | None = None
         self.open: float | None = None
+        self.how = "door"
+        self.run_start: float | None = None
+        self.run_rooms: list[str] = []
 
     def feed(self, reading: Reading) -> list[Detection]:
-        """Door events open a candidate; activity inside drops it or ends the alarm."""
+        """Door openings open a candidate; activity inside drops it, ends a departure alarm,
+        or builds up restless walking."""
         inside, door = activity(reading, self.home, self.type)
         if self.last_door is not None:  # activity right after the door is the leaving itself
             inside = inside[inside > self.last_door + self.cfg.exit_grace_s]
-        events = [(float(t), True) for t in door] + [(float(t), False) for t in inside[:1]]
         out: list[Detection] = []
-        for ts, is_door in events:  # door events, or the first activity of the block
+        for ts in door.tolist():  # once per door opening
             out += self.tick(ts)
-            if is_door:
-                at_home = self.last_act is not None and (
-                    self.last_door is None or self.last_act > self.last_door + self.cfg.exit_grace_s
+            at_home = (
+                self.last_act is not None
+                and ts - self.last_act <= self.cfg.lead_s
+                and (self.last_door is None or self.last_act > self.last_door)
+            )
+            if at_home and self.pending is None and self.open is None and self._night(ts):
+                self.pending = ts
+            self.last_door = ts
+        if not len(inside):
+            return out
+        out += self.tick(float(inside[0]))
+        self.pending = None
+        if self.open is not None and self.how == "door":
+            out.append(self._det(float(inside[0]), active=False))
+            self.open = None
+        out += self._restless(inside, self.home.rooms.get(reading.device_id, reading.device_id))
+        self.last_act = float(inside[-1])
+        return out
+
+    def _night(self, ts: float) -> bool:
+        return bool(self.home.asleep(np.array([ts]))[0])
+
+    def _restless(self, t: F64, room: str) -> list[Detection]:
+        """Walking about at night with no pause over ``pause_s``, in two rooms or more."""
+        prev = self.last_act if self.last_act is not None else -math.inf
+        breaks = np.flatnonzero(np.diff(np.concatenate(([prev], t))) > self.cfg.pause_s)
+        first_end = int(breaks[0]) if len(breaks) else len(t)
+        out: list[Detection] = []
+        if first_end > 0 and self.run_start is not None and self.open is None:
+            rooms = {*self.run_rooms, room}
+            seg = t[:first_end]
+            hit = np.flatnonzero(
+                (seg - self.run_start >= self.cfg.wander_s) & self.home.asleep(seg)
+            )
+            if len(rooms) >= 2 and len(hit):
+                self.open, self.how = float(seg[hit[0]]), "restless"
+                out.append(self._det(self.open, active=True))
+        if len(breaks):
+            if self.open is not None and self.how == "restless":
+                out.append(
+                    self._det(
+                        float(t[breaks[0] - 1] if breaks[0] else prev) + self.cfg.pause_s,
+                        active=False,
+                    )
                 )
-                if (
-                    at_home
-                    and self.pending is None
-                    and self.open is None
-                    and bool(self.home.asleep(np.array([ts]))[0])
-                ):
-                    self.pending = ts
-                self.last_door = ts
-                continue
-            self.pending = None
-            if self.open is not None:
-                out.append(self._det(ts, self.open, active=False))
                 self.open = None
-            self.last_act = float(inside[-1])
+            self.run_start, self.run_rooms = float(t[breaks[-1]]), [room]
+        elif room not in self.run_rooms:
+            self.run_rooms = [*self.run_rooms, room]
         return out
 
     def tick(self, now: float) -> list[Detection]:
-        """Confirm a pending departure."""
+        """Confirm a pending departure; end restless walking after a pause."""
+        out: list[Detection] = []
+        restless = self.open is not None and self.how == "restless"
+        if restless and self.last_act is not None and now - self.last_act > self.cfg.pause_s:
+            out.append(self._det(self.last_act + self.cfg.pause_s, active=False))
+            self.open = None
         if self.pending is None or self.last_door is None:
-            return []
+            return out
         if now - self.last_door < self.cfg.confirm_s:
-            return []
-        self.open, self.pending = self.pending, None
-        return [self._det(self.open, self.open, active=True)]
+            return out
+        self.open, self.pending, self.how = self.pending, None, "door"
+        return [*out, self._det(self.open, active=True)]
 
-    def _det(self, ts: float, door_ts: float, *, active: bool) -> Detection:
+    def _det(self, ts: float, *, active: bool) -> Detection:
+        door = self.how == "door"
+        what = "front door opened at night, resident gone out" if door else "walking about at night"
+        start = self.open if self.open is not None else ts
         return Detection(
             kind=AlarmKind.NIGHT_WANDERING,
             detector=self.type,
             ts=ts,
             active=active,
-            message="front door opened at night, resident gone out" if active else "back inside",
-            details={"door_ts": door_ts},
+            message=what if active else ("back inside" if door else "settled again"),
+            details={"trigger": self.how, "since": start},
             evidence=(
-                {"device_id": "front_door", "kind": "door_open", "ts": door_ts, "value": True},
+                {
+                    "device_id": "front_door" if door else "home",
+                    "kind": "door_open" if door else "motion",
+                    "ts": start,
+                    "value": True,
+                },
             ),
         )
 
@@ -133,6 +201,9 @@ class NightWanderingDetector(Detector):
             "last_door": self.last_door,
             "pending": self.pending,
             "open": self.open,
+            "how": self.how,
+            "run_start": self.run_start,
+            "run_rooms": list(self.run_rooms),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -141,3 +212,6 @@ class NightWanderingDetector(Detector):
         self.last_door = state["last_door"]
         self.pending = state["pending"]
         self.open = state["open"]
+        self.how = str(state["how"])
+        self.run_start = state["run_start"]
+        self.run_rooms = [str(r) for r in state["run_rooms"]]
