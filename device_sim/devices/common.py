@@ -7,6 +7,7 @@ import numpy.typing as npt
 
 from device_sim.household import HomeContext, apply_battery_die, battery_curve_coin
 from device_sim.streams import ProfileSpec, Stream
+from device_sim.vitals import local_hour
 from protocol.home import PairedDevice
 
 F64 = npt.NDArray[np.float64]
@@ -23,6 +24,15 @@ def field_unit(spec: ProfileSpec, kind: str) -> str | None:
     """The unit the profile's payload uses for ``kind`` (e.g. dBm for link quality), if told."""
     model = getattr(spec, "spec", None)
     return next((f.unit for f in getattr(model, "fields", []) if f.kind == kind), None)
+
+
+def enum_values(spec: ProfileSpec, kind: str) -> set[str] | None:
+    """The normalized values the profile can carry for an enum ``kind`` (None: any)."""
+    model = getattr(spec, "spec", None)
+    for f in getattr(model, "fields", []):
+        if f.kind == kind and f.lookup:
+            return {str(v) for v in f.lookup.values()}
+    return None
 
 
 def battery_columns(spec: ProfileSpec, level: F64) -> dict[str, F64]:
@@ -85,3 +95,13 @@ def heartbeats(
         temperature=np.round(22.0 + rng.normal(0, 0.5, t.shape), 1),
     )
     return stream, dead_at
+
+
+def illuminance(ctx: HomeContext, t: F64, rng: np.random.Generator) -> F64:
+    """Indoor light (lux): daylight curve, lamps in the evening, noise."""
+    h = local_hour(t, ctx.utc_offset_s)
+    day = np.clip(np.sin(np.pi * (h - 6.0) / 13.0), 0, None) * 250.0
+    lamps = np.where((h > 18.0) | (h < 6.5), 60.0, 0.0)
+    return np.asarray(
+        np.round(np.clip(day + lamps + rng.normal(0, 8, t.shape), 0, None)), np.float64
+    )

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from device_sim.devices.common import heartbeats
+from device_sim.devices.common import heartbeats, illuminance
 from device_sim.household import HomeContext
 from device_sim.streams import BlockStream, DeviceStreams, ProfileSpec, Stream
 from device_sim.timeline import Activity
-from device_sim.vitals import local_hour
 from protocol.home import PairedDevice
 
 F64 = npt.NDArray[np.float64]
@@ -76,16 +75,6 @@ def _add_false_triggers(
     extra = np.sort(extra)
     extra = extra[np.diff(extra, prepend=-np.inf) > blind_s]
     return np.asarray(np.sort(np.concatenate([det, extra])), dtype=np.float64)
-
-
-def illuminance(ctx: HomeContext, t: F64, rng: np.random.Generator) -> F64:
-    """Indoor light (lux): daylight curve, lamps in the evening, noise."""
-    h = local_hour(t, ctx.utc_offset_s)
-    day = np.clip(np.sin(np.pi * (h - 6.0) / 13.0), 0, None) * 250.0
-    lamps = np.where((h > 18.0) | (h < 6.5), 60.0, 0.0)
-    return np.asarray(
-        np.round(np.clip(day + lamps + rng.normal(0, 8, t.shape), 0, None)), np.float64
-    )
 
 
 def pir(ctx: HomeContext, dev: PairedDevice, spec: ProfileSpec) -> DeviceStreams:

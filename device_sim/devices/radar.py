@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from device_sim.devices.common import heartbeat_period, heartbeats
+from device_sim.devices.common import enum_values, heartbeat_period, heartbeats, illuminance
 from device_sim.household import HomeContext
 from device_sim.streams import BlockStream, DeviceStreams, ProfileSpec, Stream
 from device_sim.vitals import breathing_rate, heart_rate
@@ -20,7 +20,11 @@ def radar(ctx: HomeContext, dev: PairedDevice, spec: ProfileSpec) -> DeviceStrea
     rng = ctx.rng(dev.device_id, "radar")
     tl = ctx.timeline
     here = tl.room == ctx.room_index(dev)
-    state = np.where(here, _STATE[tl.activity], "none")
+    states = _STATE.copy()
+    allowed = enum_values(spec, "target_state")
+    if allowed is not None and "lying" not in allowed:
+        states[states == "lying"] = "static"  # this model flags falls only with radar_fall
+    state = np.where(here, states[tl.activity], "none")
     changed = np.ones(len(state), dtype=bool)
     changed[1:] = state[1:] != state[:-1]
     t_change = tl.t0[changed] + rng.uniform(1, 4, int(changed.sum()))
@@ -32,7 +36,7 @@ def radar(ctx: HomeContext, dev: PairedDevice, spec: ProfileSpec) -> DeviceStrea
     period = min(period, heartbeat_period(spec))  # never silent longer than its heartbeat
     t_per = ctx.grid(period, dev.device_id, "radar")
     idx = tl.index_at(t_per)
-    s_per = np.where(here[idx], _STATE[tl.activity[idx]], "none")
+    s_per = np.where(here[idx], states[tl.activity[idx]], "none")
     act = tl.activity[idx]
     breathing = s_per != "moving"
     breathing &= s_per != "none"
@@ -51,6 +55,7 @@ def radar(ctx: HomeContext, dev: PairedDevice, spec: ProfileSpec) -> DeviceStrea
             t_per[~breathing],
             spec.kinds,
             presence=s_per[~breathing] != "none",
+            illuminance=illuminance(ctx, t_per[~breathing], rng),
             target_state=s_per[~breathing],
         ),
         Stream.make(
