@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 from cloud.db import make_engine, make_sessionmaker
@@ -113,20 +115,22 @@ def heartbeat(home: int) -> dict[str, Any]:
 async def drive(
     url: str, jobs: list[tuple[str, str, dict[str, Any]]], concurrency: int
 ) -> tuple[float, list[float]]:
+    """Send ``jobs`` from ``concurrency`` keep-alive connections; (seconds, latencies)."""
     latencies: list[float] = []
     queue = iter(jobs)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(url, connector=connector) as session:
 
         async def worker() -> None:
             for path, cred, body in queue:
+                data = json.dumps(body).encode()
+                headers = {"Authorization": f"Bearer {cred}", "Content-Type": "application/json"}
                 t = time.perf_counter()
-                resp = await client.post(
-                    path, json=body, headers={"Authorization": f"Bearer {cred}"}
-                )
+                async with session.post(path, data=data, headers=headers) as resp:
+                    text = await resp.text()
                 latencies.append(time.perf_counter() - t)
-                if resp.status_code != 200:
-                    raise RuntimeError(f"{path}: {resp.status_code} {resp.text[:200]}")
+                if resp.status != 200:
+                    raise RuntimeError(f"{path}: {resp.status} {text[:200]}")
 
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -152,83 +156,79 @@ async def influx_rate(url: str, lines: list[str]) -> float:
         return len(lines) / (time.perf_counter() - start)
 
 
-async def main_async(
-    args: argparse.Namespace, pg: PostgresServer, influx: InfluxServer, data: Path
-) -> None:
-    creds = await register(pg.url, args.homes)
-    port = free_port()
-    env = {
-        **os.environ,
-        "CAREWATCH_DATABASE_URL": pg.url,
-        "CAREWATCH_INFLUX_URL": influx.url,
-        "CAREWATCH_DATA_DIR": str(data),
-        "CAREWATCH_MONITOR_INTERVAL_S": "3600",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cloud.cli", "serve", "--port", str(port)], env=env
+async def wait_ready(url: str) -> None:
+    """Until the service answers /readyz (at most 30 s)."""
+    async with httpx.AsyncClient(base_url=url) as c:
+        for _ in range(300):
+            try:
+                if (await c.get("/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"service at {url} did not become ready")
+
+
+async def load(args: argparse.Namespace, url: str, influx_url: str, creds: list[str]) -> None:
+    """Drive the service and print the figures."""
+    await wait_ready(url)
+    homes = args.homes
+    jobs = [
+        (ALARMS_PATH, creds[i % homes], {"alarms": [alarm(i, i % homes)]})
+        for i in range(args.alarms)
+    ]
+    secs, lat = await drive(url, jobs, args.concurrency)
+    print(f"alarms: {args.alarms} in {secs:.2f} s = {args.alarms / secs:.0f} alarms/s", end="")
+    print(f", p99 {p99(lat):.1f} ms")
+    mixed: list[tuple[str, str, dict[str, Any]]] = []
+    batches = []
+    for minute in range(args.minutes):
+        for h in range(homes):
+            batches.append(TelemetryBatch.model_validate(telemetry(h, minute)))
+            mixed.append((TELEMETRY_PATH, creds[h], telemetry(h, minute)))
+            mixed.append((HEARTBEAT_PATH, creds[h], heartbeat(h)))
+    secs, lat = await drive(url, mixed, args.concurrency)
+    rps = len(mixed) / secs
+    points = len(batches) * POINTS_PER_BATCH / secs
+    print(
+        f"steady load (heartbeat + telemetry batch of {POINTS_PER_BATCH} per home-minute): ", end=""
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url) as c:
-            for _ in range(300):
-                try:
-                    if (await c.get("/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
-        jobs = [
-            (ALARMS_PATH, creds[i % args.homes], {"alarms": [alarm(i, i % args.homes)]})
-            for i in range(args.alarms)
-        ]
-        secs, lat = await drive(url, jobs, args.concurrency)
-        print(
-            f"alarms: {args.alarms} in {secs:.2f} s = {args.alarms / secs:.0f} alarms/s, p99 {p99(lat):.1f} ms"
-        )
-        mixed: list[tuple[str, str, dict[str, Any]]] = []
-        batches = []
-        for minute in range(args.minutes):
-            for h in range(args.homes):
-                body = telemetry(h, minute)
-                batches.append(body)
-                mixed.append((TELEMETRY_PATH, creds[h], body))
-                mixed.append((HEARTBEAT_PATH, creds[h], heartbeat(h)))
-        secs, lat = await drive(url, mixed, args.concurrency)
-        rps = len(mixed) / secs
-        points = len(batches) * POINTS_PER_BATCH
-        print(
-            f"steady load: {len(mixed)} requests in {secs:.2f} s = {rps:.0f} req/s "
-            f"({points / secs:.0f} telemetry points/s), p99 {p99(lat):.1f} ms"
-        )
-        need = 2 * HOMES_TARGET * 2 / 60
-        print(
-            f"target: 2 x 65,000 homes x 2 req/min = {need:.0f} req/s -> {rps / need:.2f} of target"
-        )
-        lines = [
-            ln
-            for b in batches
-            for ln in telemetry_lines(
-                TelemetryBatch.model_validate(b), TelemetryBatch.model_validate(b).points
-            )
-        ]
-        raw = await influx_rate(influx.url, lines)
-        print(
-            f"InfluxDB line protocol direct: {raw:.0f} points/s; service/InfluxDB ratio {points / secs / raw:.2f}"
-        )
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    print(f"{len(mixed)} requests in {secs:.2f} s = {rps:.0f} req/s, {points:.0f} points/s", end="")
+    print(f", p99 {p99(lat):.1f} ms")
+    need = 2 * HOMES_TARGET * 2 / 60
+    print(f"target 2 x 65,000 homes x 2 req/min = {need:.0f} req/s: reached {rps / need:.2f}")
+    lines = [ln for b in batches for ln in telemetry_lines(b, list(b.points))]
+    raw = await influx_rate(influx_url, lines)
+    print(f"InfluxDB direct line protocol: {raw:.0f} points/s; service/direct {points / raw:.2f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Start the servers and the service, run the load, print figures."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--alarms", type=int, default=3000)
     parser.add_argument("--homes", type=int, default=500)
     parser.add_argument("--minutes", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=48)
+    parser.add_argument("--core-only", action="store_true", help="without the dispatch feature")
     args = parser.parse_args()
     with PostgresServer() as pg, InfluxServer() as influx, tempfile.TemporaryDirectory() as data:
-        asyncio.run(main_async(args, pg, influx, Path(data)))
+        creds = asyncio.run(register(pg.url, args.homes))
+        port = free_port()
+        env = {
+            **os.environ,
+            "CAREWATCH_DATABASE_URL": pg.url,
+            "CAREWATCH_INFLUX_URL": influx.url,
+            "CAREWATCH_DATA_DIR": str(Path(data)),
+            "CAREWATCH_MONITOR_INTERVAL_S": "3600",
+            "CAREWATCH_FEATURES": "[]" if args.core_only else '["cloud.dispatch"]',
+        }
+        cmd = os.environ.get("BENCH_SERVE", f"{sys.executable} -m cloud.cli serve --port").split()
+        proc = subprocess.Popen([*cmd, str(port)], env=env)
+        try:
+            asyncio.run(load(args, f"http://127.0.0.1:{port}", influx.url, creds))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 if __name__ == "__main__":

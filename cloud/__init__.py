@@ -12,9 +12,10 @@ Public API for other features:
   ``cloud.auth.service`` — ``create_user``, ``issue_token``.
 - ``cloud.app.create_app(settings=None)`` — the FastAPI app. ``app.state``: ``settings``,
   ``engine``, ``sessionmaker``, ``influx``, ``alarm_wakeup`` (asyncio.Event set after
-  new alarms or updates are committed), ``lifespan_hooks``. A feature module in
-  ``cloud.app.DEFAULT_FEATURES`` (``cloud.dispatch``, ``cloud.notify``, ``cloud.webapp``)
-  that defines ``install(app)`` is installed by ``create_app``.
+  new alarms or updates are committed), ``lifespan_hooks``. Every module named in
+  ``Settings.features`` (default ``cloud.dispatch``, ``cloud.notify``, ``cloud.webapp``,
+  ``cloud.console``; env ``CAREWATCH_FEATURES`` as a JSON list) that exists and defines
+  ``install(app)`` is installed by ``create_app`` (``features=`` overrides).
 - ``cloud.server.ServiceThread`` — the service on a real port in a background thread.
 - ``cloud.migrate.upgrade(engine)`` — Alembic migrations in-process.
 """

@@ -8,7 +8,7 @@ A feature package (e.g. ``cloud.dispatch``) plugs in by defining ``install(app)`
 may ``app.include_router(...)`` and append to ``app.state.lifespan_hooks`` a callable
 ``(app) -> AbstractAsyncContextManager`` entered after the core has started (in order)
 and exited before it stops. ``create_app`` calls ``install`` of every module named in
-``features`` that exists.
+``settings.features`` (or its ``features`` argument) that exists.
 """
 
 from __future__ import annotations
@@ -43,11 +43,10 @@ from cloud.timeseries.writer import InfluxWriter
 log = logging.getLogger(__name__)
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
-DEFAULT_FEATURES = ("cloud.dispatch", "cloud.notify", "cloud.webapp", "cloud.console")
 
 
 def create_app(
-    settings: Settings | None = None, *, features: Iterable[str] = DEFAULT_FEATURES
+    settings: Settings | None = None, *, features: Iterable[str] | None = None
 ) -> FastAPI:
     """The service; settings come from the environment when not given."""
     settings = settings or Settings()
@@ -78,7 +77,7 @@ def create_app(
         *registry_routers,
     ):
         app.include_router(router)
-    for name in features:
+    for name in settings.features if features is None else features:
         if importlib.util.find_spec(name) is None:
             continue
         install = getattr(importlib.import_module(name), "install", None)

@@ -12,7 +12,7 @@ from typing import Self
 import uvicorn
 from fastapi import FastAPI
 
-from cloud.app import DEFAULT_FEATURES, create_app
+from cloud.app import create_app
 from cloud.settings import Settings
 
 
@@ -36,7 +36,7 @@ class ServiceThread:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        features: Iterable[str] = DEFAULT_FEATURES,
+        features: Iterable[str] | None = None,
     ) -> None:
         self.app = create_app(settings, features=features)
         self.host = host

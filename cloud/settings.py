@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     production: bool = Field(
         default=False, description="Production mode: refuse to start with missing secrets."
     )
+    features: list[str] = Field(
+        default=["cloud.dispatch", "cloud.notify", "cloud.webapp", "cloud.console"],
+        description="Feature modules whose install(app) is called (JSON list).",
+    )
     database_url: str = Field(
         default="sqlite+aiosqlite:///var/carewatch.db",
         description="SQLAlchemy async URL; SQLite (aiosqlite) or PostgreSQL (asyncpg).",
@@ -36,7 +40,9 @@ class Settings(BaseSettings):
     influx_username: str | None = None
     influx_password: SecretStr | None = None
     influx_batch_lines: int = Field(default=5000, ge=1, description="Lines per write request.")
-    influx_flush_ms: int = Field(default=50, ge=1, description="Longest wait to fill a batch.")
+    influx_flush_ms: int = Field(
+        default=0, ge=0, description="Extra wait to fill a batch (0: group commit only)."
+    )
     influx_buffer_max_lines: int = Field(
         default=5_000_000,
         ge=1,

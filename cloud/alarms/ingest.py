@@ -85,8 +85,12 @@ async def store_alarms(
             fresh[alarm.alarm_id] = alarm
     if not fresh:
         return ack, []
-    homes = {a.home_id for a in fresh.values()}
-    known = set((await session.scalars(select(Household.id).where(Household.id.in_(homes)))).all())
+    if gw.household_id is not None:  # every alarm was checked to be for this household
+        known = {gw.household_id}
+    else:
+        homes = {a.home_id for a in fresh.values()}
+        query = select(Household.id).where(Household.id.in_(homes))
+        known = set((await session.scalars(query)).all())
     now = utcnow()
     rows = [_alarm_row(a, now, a.home_id if a.home_id in known else None) for a in fresh.values()]
     stmt = insert_ignoring_conflicts(session, Alarm, "alarm_id").returning(Alarm.id, Alarm.alarm_id)

@@ -152,9 +152,11 @@ class InfluxWriter:
         self.last_error = error
 
     async def _flusher(self) -> None:
+        # Group commit: lines arriving while one write is in flight go in the next one.
         while True:
             await self._wake.wait()
-            await asyncio.sleep(self.flush_s)
+            if self.flush_s:
+                await asyncio.sleep(self.flush_s)
             self._wake.clear()
             await self._flush_once()
 
