@@ -32,6 +32,7 @@ from cloud.timeseries.writer import InfluxError
 
 api = APIRouter(prefix="/api/v1/console", tags=["console"])
 
+ALARM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"  # protocol's Identifier
 Days = Annotated[int, Query(ge=1, le=366, description="Report period: the last N days.")]
 RangeKey = Literal["6h", "24h", "7d", "30d"]
 
@@ -79,7 +80,7 @@ async def map_view(
     _: ViewerDep,
     request: Request,
     session: SessionDep,
-    district: Annotated[str | None, Query(max_length=64)] = None,
+    district: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f]*$")] = None,
 ) -> MapData:
     """Households, workers and open alarms to draw (of one district if given)."""
     return await geo.map_data(session, _targets(request), district)
@@ -90,7 +91,7 @@ async def alarm_candidates(
     _: ViewerDep,
     request: Request,
     session: SessionDep,
-    alarm_id: Annotated[str, Path(min_length=1, max_length=128)],
+    alarm_id: Annotated[str, Path(max_length=128, pattern=ALARM_ID_PATTERN)],
 ) -> Candidates:
     """Workers offered the alarm's task and those dispatch would pick now."""
     return await geo.candidates(session, request.app.state, _config(request), alarm_id)

@@ -186,6 +186,9 @@ def test_csv_exports(console: Console) -> None:
         ("/reports.csv", 422, "section"),
         ("/alarms/nope/candidates", 404, "alarm_id"),
         ("/map?district=" + "x" * 65, 422, "district"),
+        ("/map?district=a%00b", 422, "district"),
+        ("/alarms/a%00b/candidates", 422, "alarm_id"),
+        ("/tasks/T20261122-0001%00", 422, "number"),
     ],
 )
 def test_bad_requests_get_4xx_naming_the_field(

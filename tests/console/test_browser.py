@@ -173,7 +173,8 @@ def test_map_draws_homes_workers_and_candidates(driver: WebDriver, console: Cons
     )
     # Points are projected inside the drawing, not piled up in a corner.
     xs = {float(c.get_attribute("cx")) for c in _css(driver, "#map circle.home")}  # type: ignore[attr-defined]
-    assert len(xs) == 3 and all(0 < x < 1000 for x in xs)
+    width = float(driver.find_element(By.ID, "map").get_dom_attribute("viewBox").split()[2])
+    assert len(xs) == 3 and all(0 < x < width for x in xs)
     _shoot(driver, "map", ready)
 
 

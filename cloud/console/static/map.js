@@ -3,13 +3,11 @@
 import { get } from "./api.js";
 import { ageClass, fmtAge, h, mount, s } from "./dom.js";
 
-const W = 1000;
-const H = 700;
-const M = 40;
+const M = 30;
 const KM_PER_DEG = 111.32;
 
-/** An equirectangular projection fitted to the points, north up, aspect kept. */
-export function fit(points) {
+/** An equirectangular projection of the points into a W x H box, north up, aspect kept. */
+export function fit(points, W, H) {
   const lats = points.map((p) => p.lat);
   const lons = points.map((p) => p.lon);
   let [la0, la1, lo0, lo1] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
@@ -33,7 +31,7 @@ function niceStep(span) {
   return [1, 2, 5, 10].map((m) => m * p).find((v) => v >= raw);
 }
 
-function graticule(proj) {
+function graticule(proj, W, H) {
   const [la0, la1, lo0, lo1] = proj.bounds;
   const g = s("g", {});
   const step = niceStep(Math.max(la1 - la0, lo1 - lo0));
@@ -53,13 +51,16 @@ function graticule(proj) {
 
 function draw(svg, data, selected, onPick) {
   const pts = [...data.households, ...data.workers];
+  const W = Math.round(svg.clientWidth) || 1000;
+  const H = Math.round(svg.clientHeight) || 700;
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.replaceChildren();
   if (!pts.length) {
     svg.append(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "nothing to show"));
     return;
   }
-  const proj = fit(pts);
-  svg.append(graticule(proj));
+  const proj = fit(pts, W, H);
+  svg.append(graticule(proj, W, H));
   const homeOf = new Map(data.households.map((hh) => [hh.id, hh]));
   const workerOf = new Map(data.workers.map((w) => [w.id, w]));
   if (selected) {
@@ -119,7 +120,7 @@ export function render(root, params, ctx) {
   let selectedId = params.get("alarm");
   let data = null;
   let sel = null;
-  const svg = s("svg", { class: "map", id: "map", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "map" });
+  const svg = s("svg", { class: "map", id: "map", role: "img", "aria-label": "map" });
   const side = h("div", {});
   const note = h("p", { class: "muted" }, "loading…");
   mount(root, h("h1", {}, "Households and workers"), note,
@@ -146,6 +147,8 @@ export function render(root, params, ctx) {
     }
   }
 
+  const redraw = () => { if (data) draw(svg, data, sel, pick); };
+  window.addEventListener("resize", redraw);
   refresh();
-  return { onLive: refresh, dispose: () => {} };
+  return { onLive: refresh, dispose: () => window.removeEventListener("resize", redraw) };
 }
