@@ -165,6 +165,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(_settings(), job))
 
 
+def settings_reference() -> str:
+    """A Markdown table of every setting: variable, default, description."""
+    rows = ["| variable | default | what |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        shown = "(unset)" if default is None else f"`{default}`"
+        rows.append(f"| `CAREWATCH_{name.upper()}` | {shown} | {info.description or ''} |")
+    return "\n".join(rows)
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Print the settings reference (environment variables) as Markdown."""
+    print(settings_reference())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (every subcommand has --help)."""
     parser = argparse.ArgumentParser(
@@ -177,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "settings", help="print the settings reference", description=cmd_settings.__doc__
+    )
+    p.set_defaults(func=cmd_settings)
 
     p = sub.add_parser("migrate", help="apply database migrations", description=cmd_migrate.__doc__)
     p.add_argument("--revision", default="head", help="target revision (default head)")

@@ -33,12 +33,14 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(
         default=True, description="Apply Alembic migrations when the service starts."
     )
-    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_pool_size: int = Field(
+        default=10, ge=1, le=200, description="PostgreSQL connections kept (as many more on peaks)."
+    )
     data_dir: Path = Field(default=Path("var"), description="Local files: the InfluxDB buffer.")
     influx_url: str = Field(default="http://127.0.0.1:8086", description="InfluxDB HTTP API.")
     influx_database: str = Field(default="carewatch", description="Created if missing.")
-    influx_username: str | None = None
-    influx_password: SecretStr | None = None
+    influx_username: str | None = Field(default=None, description="InfluxDB user, if auth is on.")
+    influx_password: SecretStr | None = Field(default=None, description="InfluxDB password.")
     influx_batch_lines: int = Field(default=5000, ge=1, description="Lines per write request.")
     influx_flush_ms: int = Field(
         default=0, ge=0, description="Extra wait to fill a batch (0: group commit only)."
@@ -51,7 +53,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="Pepper for operator token hashes; required in production."
     )
-    token_ttl_hours: float = Field(default=12.0, gt=0, le=24 * 90)
+    token_ttl_hours: float = Field(
+        default=12.0, gt=0, le=24 * 90, description="Lifetime of an operator login token."
+    )
     gateway_auth_cache_s: float = Field(
         default=30.0, ge=0, description="How long a verified gateway credential is trusted."
     )
@@ -61,15 +65,22 @@ class Settings(BaseSettings):
     heartbeat_flush_s: float = Field(default=1.0, gt=0, description="Heartbeat write coalescing.")
     monitor_interval_s: float = Field(default=15.0, gt=0, description="Offline check period.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL for links.")
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
-    twilio_from_number: str | None = None
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account (SMS).")
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, description="Twilio auth token; required in production with an account."
+    )
+    twilio_from_number: str | None = Field(default=None, description="Sender number for SMS.")
     twilio_base_url: str | None = Field(
         default=None, description="Override of Twilio's API base (a local stand-in in tests)."
     )
-    vapid_public_key: str | None = None
-    vapid_private_key: SecretStr | None = None
-    vapid_subject: str = "mailto:ops@carewatch.invalid"
+    vapid_public_key: str | None = Field(default=None, description="Web push VAPID public key.")
+    vapid_private_key: SecretStr | None = Field(
+        default=None,
+        description="Web push VAPID private key; required in production with a public key.",
+    )
+    vapid_subject: str = Field(
+        default="mailto:ops@carewatch.invalid", description="Contact in web push requests."
+    )
 
     @model_validator(mode="after")
     def _production_secrets(self) -> Settings:
