@@ -79,7 +79,7 @@ def _play(args: argparse.Namespace, player: Player, truth_fallback: list[TruthEv
     print(
         f"published {stats.messages} messages in {stats.wall_s:.1f} s "
         f"({stats.rate:,.0f} msg/s, x{stats.achieved_speed:,.0f} simulated speed, "
-        f"{stats.reconnects} reconnects)",
+        f"{stats.reconnects} reconnects, {player.publisher.unconfirmed} unconfirmed)",
         file=sys.stderr,
     )
     return 0

@@ -24,10 +24,6 @@ class Encoder:
                 self._profiles[dev.device_id] = profile(dev.profile)
         self.qos = qos
 
-    def topic(self, device_id: str) -> str:
-        """The topic a device publishes on."""
-        return str(self._profiles[device_id].topic_for(device_id))
-
     def encode(self, rep: DeviceReport) -> Outgoing:
         """One report as one message; EncodeError (from the profile) names the profile."""
         prof = self._profiles[rep.device_id]
