@@ -168,8 +168,9 @@ class Dispatcher:
                     .with_for_update(skip_locked=True)
                 )
             )
-            for alarm in alarms:
-                await self._take(session, alarm, now)
+            with session.no_autoflush:  # inserts go out in batches (tasks flush themselves)
+                for alarm in alarms:
+                    await self._take(session, alarm, now)
         return bool(alarms)
 
     async def _take(self, session: AsyncSession, alarm: Alarm, now: datetime) -> None:
@@ -230,8 +231,9 @@ class Dispatcher:
                     .with_for_update(skip_locked=True)
                 )
             )
-            for task in tasks:
-                await self.lifecycle.advance(session, task, now)
+            with session.no_autoflush:  # offers, trail and outbox rows inserted in batches
+                for task in tasks:
+                    await self.lifecycle.advance(session, task, now)
         return bool(tasks)
 
     # ---- answers from people ------------------------------------------------------------

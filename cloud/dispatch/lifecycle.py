@@ -7,7 +7,7 @@ audit entry, and queues its notifications in the outbox in the same transaction.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -186,7 +186,6 @@ class Lifecycle:
                         actor=f"worker:{offer.worker_id}",
                         channel="system",
                         ts=now,
-                        offer_id=offer.id,
                     )
                 else:
                     live.append(offer)
@@ -235,7 +234,6 @@ class Lifecycle:
                 expires_at=expires,
             )
             session.add(offer)
-            await session.flush()
             audit.append(
                 session,
                 task,
@@ -243,7 +241,6 @@ class Lifecycle:
                 actor=f"worker:{p.worker.id}",
                 channel="system",
                 ts=now,
-                offer_id=offer.id,
                 round=task.offer_round,
                 escalation=task.escalation,
                 distance_km=None if p.km is None else round(p.km, 3),
@@ -534,8 +531,7 @@ class Lifecycle:
         if actor.kind == "worker" and actor.id is not None:
             state = self.index.get(actor.id)
             if state is not None:
-                state.capacity_left += delta
-                self.index.upsert(state)
+                self.index.upsert(replace(state, capacity_left=state.capacity_left + delta))
 
     async def _close_alarms(
         self, session: AsyncSession, task: Task, now: datetime, status: str | None

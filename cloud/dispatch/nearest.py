@@ -48,7 +48,7 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class WorkerState:
     """What the index knows about one worker."""
 
@@ -84,7 +84,10 @@ class WorkerIndex:
         self._tree: cKDTree | None = None
         self._tree_ids: NDArray[np.int64] = np.empty(0, dtype=np.int64)
         self._in_tree: set[int] = set()  # ids whose tree entry is still current
-        self._delta: dict[int, NDArray[np.float64]] = {}
+        self._delta: dict[int, int] = {}  # worker id -> row of the delta arrays
+        self._dxyz = np.empty((0, 3), dtype=np.float64)
+        self._dids = np.empty(0, dtype=np.int64)  # -1 marks a freed row
+        self._dn = 0
         self.rebuilds = 0
 
     def __len__(self) -> int:
@@ -97,7 +100,6 @@ class WorkerIndex:
     def load(self, workers: Iterable[WorkerState]) -> None:
         """Replace the whole index and build the tree."""
         self._workers = {w.worker_id: w for w in workers}
-        self._delta.clear()
         self.rebuild()
 
     def upsert(self, worker: WorkerState) -> None:
@@ -107,9 +109,9 @@ class WorkerIndex:
         moved = old is None or (old.lat, old.lon) != (worker.lat, worker.lon)
         if moved or not worker.available:
             self._in_tree.discard(worker.worker_id)
-            self._delta.pop(worker.worker_id, None)
+            self._drop_delta(worker.worker_id)
         if worker.available and worker.worker_id not in self._in_tree:
-            self._delta[worker.worker_id] = unit_vector(worker.lat, worker.lon)
+            self._put_delta(worker.worker_id, unit_vector(worker.lat, worker.lon))
         if len(self._delta) > self.rebuild_at:
             self.rebuild()
 
@@ -117,7 +119,24 @@ class WorkerIndex:
         """Forget a worker."""
         self._workers.pop(worker_id, None)
         self._in_tree.discard(worker_id)
-        self._delta.pop(worker_id, None)
+        self._drop_delta(worker_id)
+
+    def _put_delta(self, worker_id: int, xyz: NDArray[np.float64]) -> None:
+        row = self._delta.get(worker_id)
+        if row is None:
+            if self._dn == len(self._dids):
+                grow = max(64, 2 * self._dn)
+                self._dxyz = np.vstack((self._dxyz, np.empty((grow, 3))))
+                self._dids = np.concatenate((self._dids, np.full(grow, -1, dtype=np.int64)))
+            row, self._dn = self._dn, self._dn + 1
+            self._delta[worker_id] = row
+            self._dids[row] = worker_id
+        self._dxyz[row] = xyz
+
+    def _drop_delta(self, worker_id: int) -> None:
+        row = self._delta.pop(worker_id, None)
+        if row is not None:
+            self._dids[row] = -1
 
     def rebuild(self) -> None:
         """Rebuild the main tree from every available worker; empties the delta."""
@@ -131,6 +150,8 @@ class WorkerIndex:
             self._tree = None
         self._in_tree = set(self._tree_ids.tolist())
         self._delta.clear()
+        self._dids[: self._dn] = -1
+        self._dn = 0
         self.rebuilds += 1
 
     def _eligible(
@@ -172,8 +193,9 @@ class WorkerIndex:
         )
         found: dict[int, float] = {}
         if self._delta:
-            ids = np.fromiter(self._delta.keys(), dtype=np.int64, count=len(self._delta))
-            chords = np.linalg.norm(np.stack(list(self._delta.values())) - q, axis=1)
+            ids = self._dids[: self._dn]
+            chords = np.linalg.norm(self._dxyz[: self._dn] - q, axis=1)
+            chords[ids < 0] = np.inf
             for i in np.argsort(chords):
                 if chords[i] > bound or len(found) >= k:
                     break

@@ -91,14 +91,17 @@ async def enqueue(
         "next_attempt_at": due,
         "created_at": now,
     }
-    blocked = recipient.phone and await session.get(BlockedNumber, recipient.phone) is not None
-    if sms and recipient.phone and not blocked:
-        rows.append(Notification(channel="sms", address=recipient.phone, **common))
-    if push or blocked:
-        subs = await session.scalars(
-            select(PushSubscription).where(PushSubscription.owner == recipient.key)
+    with session.no_autoflush:  # rows queued so far go out in one batch at commit
+        blocked = bool(recipient.phone) and (
+            await session.get(BlockedNumber, recipient.phone) is not None
         )
-        rows += [Notification(channel="push", address=s.endpoint, **common) for s in subs]
+        if sms and recipient.phone and not blocked:
+            rows.append(Notification(channel="sms", address=recipient.phone, **common))
+        if push or blocked:
+            subs = await session.scalars(
+                select(PushSubscription).where(PushSubscription.owner == recipient.key)
+            )
+            rows += [Notification(channel="push", address=s.endpoint, **common) for s in subs]
     if not rows and required:
         rows.append(
             Notification(
@@ -202,8 +205,15 @@ class OutboxSender:
         self, now: datetime, claimed: Sequence[Notification], results: Sequence[_Result]
     ) -> None:
         async with self.sessionmaker() as session, session.begin():
+            ids = [r.row_id for r in results]
+            rows = {
+                n.id: n
+                for n in await session.scalars(
+                    select(Notification).where(Notification.id.in_(ids)).with_for_update()
+                )
+            }
             for res in results:
-                row = await session.get(Notification, res.row_id, with_for_update=True)
+                row = rows.get(res.row_id)
                 if row is None or row.state != SENDING:
                     continue
                 row.attempts += 1
