@@ -43,6 +43,10 @@ class SimResult:
     truth: list[TruthEvent]
 
 
+# Episodes that take over the resident's whereabouts (routine events inside them do not happen).
+_TIMELINE_KINDS = frozenset({"fall", "stop_moving", "night_wandering", "go_out"})
+
+
 class HomeSim:
     """One home over [start, end): everything its devices send, available window by window."""
 
@@ -108,7 +112,8 @@ class HomeSim:
 
     def _truth(self, routine: list[TruthEvent], dead_at: dict[str, float]) -> list[TruthEvent]:
         hid = self.home.home_id
-        out = list(routine)
+        busy = [(e.at, e.at + e.length_s) for e in self.episodes if e.kind in _TIMELINE_KINDS]
+        out = [e for e in routine if not any(a <= e.ts < b for a, b in busy)]  # did not happen
         for dev_id, spans in self.ctx.off_wrist.items():
             for a, b in spans:
                 if not any(e.kind == "off_wrist" and e.at == a for e in self.episodes):

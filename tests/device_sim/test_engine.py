@@ -199,3 +199,10 @@ def test_pir_clears_motion_after_its_hold_time(li_home: HomeManifest) -> None:
     assert len(clears) > 10
     for i in clears:
         assert motion[i - 1][1] is True and motion[i][0] - motion[i - 1][0] == pytest.approx(90.0)
+
+
+def test_routine_events_inside_an_incident_do_not_happen(li_home: HomeManifest) -> None:
+    ep = Episode("stop_moving", START + 5 * H, 20 * H)
+    res = simulate_readings(li_home, start=START, days=1, seed=3, episodes=[ep])
+    events = {e.event for e in res.truth}
+    assert "stop_moving" in events and not events & {"wake", "go_out", "nap"}
