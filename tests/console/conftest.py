@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
 
 from cloud.app import create_app
 from cloud.settings import Settings
-from testbed import InfluxServer
+from testbed import InfluxServer, PostgresServer
 from testbed.services import free_port
 from tests.console.seed import PASSWORD, City, seed_database, timeseries_lines, write_influx
 
@@ -68,12 +69,37 @@ class _ServerThread:
         self.thread.join(timeout=30)
 
 
+async def _fresh_postgres_database(server: PostgresServer, name: str) -> str:
+    """A new empty database on the session's PostgreSQL; its async URL."""
+    conn = await asyncpg.connect(
+        host="127.0.0.1",
+        port=server.port,
+        user=server.user,
+        password=server.password,
+        database=server.database,
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
 @pytest.fixture(scope="module")
-def console(influx: InfluxServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    """The cloud on a free loopback port, with the city seeded and everyone signed in."""
+def console(
+    request: pytest.FixtureRequest, influx: InfluxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    """The cloud on a free loopback port, with the city seeded and everyone signed in.
+
+    SQLite unless a test module parametrizes it indirectly with ``"postgres"``.
+    """
     workdir: Path = tmp_path_factory.mktemp("console")
-    url = f"sqlite+aiosqlite:///{workdir}/carewatch.db"
     database = f"console_{workdir.name}".replace("-", "_")
+    if getattr(request, "param", "sqlite") == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = asyncio.run(_fresh_postgres_database(server, database))
+    else:
+        url = f"sqlite+aiosqlite:///{workdir}/carewatch.db"
     settings = Settings(
         database_url=url, data_dir=workdir, influx_url=influx.url, influx_database=database
     )

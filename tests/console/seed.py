@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.alarms.models import OPEN, RESOLVED, Alarm
@@ -291,9 +291,12 @@ async def seed_database(url: str, now: datetime) -> City:
 
 
 async def tamper(url: str, number: str) -> None:
-    """Edit one audit entry of a task behind the chain's back."""
+    """Edit one audit entry of a task behind the chain's back (as a DBA could, past the
+    append-only trigger on PostgreSQL)."""
     engine = make_engine(url)
     async with make_sessionmaker(engine)() as s:
+        if engine.dialect.name == "postgresql":
+            await s.execute(text("ALTER TABLE dispatch_task_events DISABLE TRIGGER USER"))
         task = await s.scalar(select(Task).where(Task.number == number))
         assert task is not None
         ev = await s.scalar(
@@ -301,6 +304,9 @@ async def tamper(url: str, number: str) -> None:
         )
         assert ev is not None
         ev.detail = {"edited": True}
+        await s.flush()
+        if engine.dialect.name == "postgresql":
+            await s.execute(text("ALTER TABLE dispatch_task_events ENABLE TRIGGER USER"))
         await s.commit()
     await engine.dispose()
 

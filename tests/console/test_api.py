@@ -22,7 +22,10 @@ from tests.console.seed import (
 )
 
 API = "/api/v1/console"
-pytestmark = pytest.mark.services
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.parametrize("console", ["sqlite", "postgres"], indirect=True),
+]
 
 
 def test_worker_and_anonymous_are_refused(console: Console) -> None:
