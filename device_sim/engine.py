@@ -140,10 +140,13 @@ class HomeSim:
             yield from to_readings(rep, self.specs[rep.device_id])
 
 
+_KINDS = {k.value: k for k in ReadingKind}
+
+
 def to_readings(rep: DeviceReport, spec: ProfileSpec) -> Iterator[Reading]:
     """One report as readings, one per key (an accelerometer block stays one reading)."""
     for key, value in rep.values.items():
-        kind = ReadingKind(key)
+        kind = _KINDS[key]
         if kind is ReadingKind.ACCEL:
             yield Reading(rep.device_id, rep.ts, kind, samples=value, rate_hz=spec.sample_rate_hz)
         else:
