@@ -17,8 +17,8 @@ from cloud.dispatch.engine import Dispatcher
 from cloud.dispatch.facts import open_clues
 from cloud.dispatch.lifecycle import Actor, TransitionError
 from cloud.dispatch.models import Offer, Task, TaskAlarm, TaskEvent, TaskState
-from cloud.models import Alarm, Household
-from cloud.notify.models import Notification
+from cloud.models import Alarm, FamilyContact, Household
+from cloud.notify.models import Notification, PushSubscription
 from cloud.registry.masking import mask
 from cloud.schemas import Public, Strict
 
@@ -119,6 +119,14 @@ class NotificationPublic(Public):
     sent_at: datetime | None
 
 
+class FamilySubscriptionIn(Strict):
+    """A family member's browser push subscription, registered by an operator."""
+
+    endpoint: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
+    p256dh: str = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_\-=]+$")
+    auth: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-=]+$")
+
+
 class CluePublic(Public):
     """A hint for the next routine visit."""
 
@@ -136,7 +144,7 @@ async def _task(session: SessionDep, task_id: int) -> Task:
     return task
 
 
-TaskId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("/tasks", response_model=list[TaskPublic])
@@ -160,7 +168,7 @@ async def list_tasks(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetail)
-async def get_task(task_id: TaskId, session: SessionDep, _: Operator) -> dict[str, Any]:
+async def get_task(task_id: PathId, session: SessionDep, _: Operator) -> dict[str, Any]:
     """A task with its alarms, offers and audit trail."""
     task = await _task(session, task_id)
     alarm_ids = await session.scalars(
@@ -181,7 +189,7 @@ async def get_task(task_id: TaskId, session: SessionDep, _: Operator) -> dict[st
 
 
 @router.get("/tasks/{task_id}/audit/verify", response_model=VerifyOut)
-async def verify_audit(task_id: TaskId, session: SessionDep, _: Operator) -> VerifyOut:
+async def verify_audit(task_id: PathId, session: SessionDep, _: Operator) -> VerifyOut:
     """Recompute the hash chain of the task's trail; ``ok`` is false after any tampering."""
     task = await _task(session, task_id)
     v = await verify_task(session, task)
@@ -190,7 +198,7 @@ async def verify_audit(task_id: TaskId, session: SessionDep, _: Operator) -> Ver
 
 @router.post("/tasks/{task_id}/cancel", response_model=TaskPublic)
 async def cancel_task(
-    task_id: TaskId, body: CancelIn, request: Request, session: SessionDep, user: Operator
+    task_id: PathId, body: CancelIn, request: Request, session: SessionDep, user: Operator
 ) -> Task:
     """Cancel an open task (operator decision)."""
     await _task(session, task_id)
@@ -232,3 +240,26 @@ async def household_clues(household_id: str, session: SessionDep, _: Operator) -
     if len(household_id) > 128 or await session.get(Household, household_id) is None:
         raise HTTPException(404, f"household_id: {household_id[:128]!r} not found")
     return list(await open_clues(session, household_id))
+
+
+@router.post("/family-contacts/{contact_id}/push-subscriptions", status_code=201)
+async def family_subscription(
+    contact_id: PathId,
+    body: FamilySubscriptionIn,
+    request: Request,
+    session: SessionDep,
+    _: Operator,
+) -> dict[str, int]:
+    """Register a family member's push subscription (they then also get app push)."""
+    if await session.get(FamilyContact, contact_id) is None:
+        raise HTTPException(404, f"contact_id: family contact {contact_id} not found")
+    sub = await session.scalar(
+        select(PushSubscription).where(PushSubscription.endpoint == body.endpoint)
+    )
+    if sub is None:
+        sub = PushSubscription(endpoint=body.endpoint, owner="", p256dh="", auth="")
+        session.add(sub)
+    sub.owner, sub.p256dh, sub.auth = f"family:{contact_id}", body.p256dh, body.auth
+    sub.created_at = request.app.state.dispatcher.clock.now()
+    await session.commit()
+    return {"id": sub.id}
