@@ -46,10 +46,14 @@ def walk(seconds: float, fs: float, placement: str, rng: np.random.Generator) ->
     return _finish(g, rng, 0.03)
 
 
-def _spike(n: int, fs: float, at: float, peak: F64, decay_s: float) -> F64:
-    """A damped oscillating impact of vector ``peak`` starting at ``at`` seconds."""
+def _spike(n: int, fs: float, at: float, peak: F64, decay_s: float, freq_hz: float = 8.0) -> F64:
+    """A damped oscillating impact of vector ``peak`` starting at ``at`` seconds.
+
+    The ringing stays below a quarter of the sample rate, so a 25 Hz band does not alias it.
+    """
     t = _t(n, fs) - at
-    env = np.where(t >= 0, np.exp(-np.clip(t, 0, None) / decay_s) * np.cos(2 * np.pi * 12 * t), 0)
+    ring = np.cos(2 * np.pi * min(freq_hz, fs / 4) * t)
+    env = np.where(t >= 0, np.exp(-np.clip(t, 0, None) / decay_s) * ring, 0)
     return np.asarray(env[:, None] * peak[None, :], dtype=np.float64)
 
 
@@ -68,19 +72,47 @@ def bump(kind: str, fs: float, placement: str, rng: np.random.Generator) -> F64:
     return _finish(a, rng)
 
 
+def _tilted(up: F64, rng: np.random.Generator) -> F64:
+    """Gravity direction after tipping over by 40-170 degrees about a random horizontal axis."""
+    u = up / np.linalg.norm(up)
+    axis = np.cross(u, rng.normal(size=3))
+    axis /= np.linalg.norm(axis)
+    theta = np.deg2rad(rng.uniform(40.0, 170.0))
+    rotated = u * np.cos(theta) + np.cross(axis, u) * np.sin(theta)
+    return np.asarray(rotated, dtype=np.float64)
+
+
+def _jolts(n: int, fs: float, rng: np.random.Generator, lo: float, hi: float) -> F64:
+    """``n`` samples of jolting: random directions, magnitudes between ``lo`` and ``hi`` g."""
+    d = rng.normal(size=(n, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    return np.asarray(d * rng.uniform(lo, hi, (n, 1)), dtype=np.float64)
+
+
 def fall(
     fs: float, placement: str, rng: np.random.Generator, *, post_s: float
 ) -> tuple[F64, float]:
-    """Walk, free fall, impact, lying for ``post_s``; returns samples and the impact offset (s)."""
-    pre = walk(2.0, fs, placement, rng)
-    free_s = rng.uniform(0.3, 0.5)
-    nf = max(1, round(free_s * fs))
-    free = _finish(np.tile(_UPRIGHT[placement] * rng.uniform(0.1, 0.35), (nf, 1)), rng, 0.05)
-    ni = round(1.0 * fs)
-    ramp = np.clip(_t(ni, fs) / 0.4, 0, 1)[:, None]
-    settle = _UPRIGHT[placement] * (1 - ramp) + _LYING[placement] * ramp
-    peak = rng.uniform(3.5, 7.0) * rng.dirichlet([2.0, 2.0, 2.0]) ** 0.5
-    impact = _finish(settle + _spike(ni, fs, 0.0, peak, 0.06), rng, 0.05)
-    rest = still(post_s, fs, placement, rng, lying=True)
-    impact_at = (len(pre) + len(free)) / fs
-    return np.concatenate([pre, free, impact, rest]), impact_at
+    """Walk, a short free fall, a cluster of hits, a few seconds of struggle, lying still.
+
+    Shaped after the WEDA-FALL wrist trials: 0.1-0.3 s of low |a|, then 0.15-0.35 s of hits
+    at 2-7 g, then jolts of 1.5-3.5 g while settling. Returns samples and the impact offset.
+    """
+    up = _UPRIGHT[placement]
+    down = _tilted(up, rng)
+    pre = walk(2.5, fs, placement, rng)
+    depth = rng.uniform(0.2, 0.6) if placement == "wrist" else rng.uniform(0.05, 0.4)
+    free = _finish(np.tile(up * depth, (max(1, round(rng.uniform(0.1, 0.3) * fs)), 1)), rng, 0.06)
+    nh = max(2, round(rng.uniform(0.15, 0.35) * fs))
+    hits = _jolts(nh, fs, rng, 1.5, rng.uniform(3.0, 7.0))
+    hits[rng.integers(nh)] *= rng.uniform(1.0, 1.5)
+    ramp = np.linspace(0.0, 1.0, nh)[:, None]
+    impact = _finish(up * (1 - ramp) + down * ramp + hits, rng, 0.05)
+    ns = max(2, round(rng.uniform(1.0, 3.0) * fs))
+    t = _t(ns, fs)[:, None]
+    sway = rng.uniform(0.1, 0.4, 3) * np.sin(2 * np.pi * rng.uniform(0.5, 2, 3) * t)
+    struggle = down + sway
+    k = rng.integers(1, 4)
+    struggle[rng.choice(ns, size=k, replace=False)] += _jolts(k, fs, rng, 0.5, 2.5)
+    rest = _finish(np.tile(down, (max(1, round(post_s * fs)), 1)), rng, 0.005)
+    parts = [pre, free, impact, _finish(struggle, rng, 0.06), rest]
+    return np.concatenate(parts), (len(pre) + len(free)) / fs
