@@ -152,18 +152,31 @@ async def false_alarm_rates(session: AsyncSession, start: datetime, end: datetim
     return FalseAlarms(by_detector=rates(by_detector), by_model=rates(by_model))
 
 
-def _issue(alarm: Alarm | None, dev: Device | None, home: Household, **extra: Any) -> DeviceIssue:
-    details = alarm.details if alarm is not None else {}
-    battery = details.get("battery_pct")
+def _device_issue(
+    device_id: str,
+    model: str,
+    home: Household,
+    last_seen: datetime | None,
+    battery: float | None = None,
+) -> DeviceIssue:
     return DeviceIssue(
-        device_id=dev.device_id if dev else (alarm.device_id if alarm else None) or "",
-        model=dev.profile if dev else "unknown",
+        device_id=device_id,
+        model=model,
         household_id=home.id,
         household_name=home.name or home.id,
         district=home.district,
-        last_seen=extra.get("last_seen", alarm.raised_at if alarm else None),
-        battery_pct=extra.get("battery_pct", battery if isinstance(battery, int | float) else None),
+        last_seen=last_seen,
+        battery_pct=battery,
     )
+
+
+def _alarm_issue(alarm: Alarm, dev: Device | None, home: Household) -> DeviceIssue:
+    level = (alarm.details or {}).get("battery_pct")
+    battery = None
+    if isinstance(level, int | float) and not isinstance(level, bool):
+        battery = float(level)
+    model = dev.profile if dev else "unknown"
+    return _device_issue(alarm.device_id or "", model, home, alarm.raised_at, battery)
 
 
 async def _alarm_issues(session: AsyncSession, kind: AlarmKind) -> list[DeviceIssue]:
@@ -178,7 +191,7 @@ async def _alarm_issues(session: AsyncSession, kind: AlarmKind) -> list[DeviceIs
         .order_by(Alarm.raised_at)
         .limit(ISSUES)
     )
-    return [_issue(a, d, h) for a, d, h in rows]
+    return [_alarm_issue(a, d, h) for a, d, h in rows]
 
 
 async def _influx_low_battery(
@@ -206,7 +219,7 @@ async def _influx_low_battery(
     for dev, home in rows:
         when, value = found[(home.id, dev.device_id)]
         seen = datetime.fromtimestamp(when / 1000, now.tzinfo)
-        out.append(_issue(None, dev, home, last_seen=seen, battery_pct=value))
+        out.append(_device_issue(dev.device_id, dev.profile, home, seen, value))
     return out
 
 
@@ -221,18 +234,7 @@ async def device_health(
         .where(Gateway.offline_since.is_not(None), Gateway.revoked_at.is_(None))
         .limit(ISSUES)
     )
-    offline += [
-        DeviceIssue(
-            device_id=g.id,
-            model="gateway",
-            household_id=h.id,
-            household_name=h.name or h.id,
-            district=h.district,
-            last_seen=g.last_seen_at,
-            battery_pct=None,
-        )
-        for g, h in gateways
-    ]
+    offline += [_device_issue(g.id, "gateway", h, g.last_seen_at) for g, h in gateways]
     low = await _alarm_issues(session, AlarmKind.BATTERY_LOW)
     if influx is not None:
         try:

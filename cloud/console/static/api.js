@@ -4,6 +4,14 @@ export const API = "/api/v1/console";
 
 export class AuthError extends Error {}
 
+/** A refused request; ``status`` is the HTTP status. */
+export class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
 export function token() {
   return sessionStorage.getItem(KEY);
 }
@@ -40,7 +48,7 @@ async function request(path) {
     signOut();
     throw new AuthError("signed out");
   }
-  if (!resp.ok) throw new Error(await errorText(resp));
+  if (!resp.ok) throw new HttpError(resp.status, await errorText(resp));
   return resp;
 }
 

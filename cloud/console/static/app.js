@@ -1,5 +1,5 @@
 // Console shell: client-side routing under /console, sign-in, live updates over SSE.
-import { AuthError, get, signOut, token } from "./api.js";
+import { AuthError, HttpError, get, signOut, token } from "./api.js";
 import * as live from "./live.js";
 import * as login from "./login.js";
 import * as map from "./map.js";
@@ -67,8 +67,9 @@ async function start() {
     );
   } catch (e) {
     if (e instanceof AuthError) return;
-    signOut();
-    mount(root, h("p", { class: "error", id: "denied" }, e.message), h("a", { href: "/console/login" }, "Sign in as someone else"));
+    if (e instanceof HttpError && e.status === 403) signOut();
+    mount(root, h("p", { class: "error", id: "denied" }, e.message),
+      h("a", { href: "/console/login" }, "Sign in"));
     throw e;
   }
 }

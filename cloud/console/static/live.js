@@ -25,7 +25,7 @@ function taskRow(t) {
     h("span", { class: "age" }),
     h("span", { class: "title" },
       h("a", { href: `/console/tasks/${t.number}`, "data-link": true }, t.number), " · ",
-      t.state.replaceAll("_", " ")),
+      t.state.replaceAll("_", " "), t.at_risk ? [" ", h("span", { class: "sev critical" }, "at risk")] : ""),
     h("span", { class: "meta" }, t.worker_name || "no worker yet", " · ", t.household_name || ""));
 }
 

@@ -110,10 +110,11 @@ function candidateTable(sel) {
   if (!sel) return h("p", { class: "muted" }, "Select an alarm to see its candidate workers.");
   if (!sel.candidates.length) return h("p", { class: "muted" }, "No candidate workers on duty nearby.");
   return h("table", { id: "candidates" },
-    h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "Worker"), h("th", { class: "num" }, "Distance"))),
+    h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "Worker"), h("th", {}, "Offer"),
+      h("th", { class: "num" }, "Distance"))),
     h("tbody", {}, sel.candidates.map((c) => h("tr", { "data-worker": c.worker_id },
-      h("td", {}, c.rank), h("td", {}, c.name, c.busy ? " (busy)" : ""),
-      h("td", { class: "num" }, `${(c.distance_m / 1000).toFixed(2)} km`)))));
+      h("td", {}, c.rank), h("td", {}, c.name, c.busy ? " (busy)" : ""), h("td", {}, c.offer_state || "—"),
+      h("td", { class: "num" }, c.distance_m < 0 ? "—" : `${(c.distance_m / 1000).toFixed(2)} km`)))));
 }
 
 export function render(root, params, ctx) {
