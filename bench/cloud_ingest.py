@@ -169,7 +169,15 @@ async def wait_ready(url: str) -> None:
     raise RuntimeError(f"service at {url} did not become ready")
 
 
-async def load(args: argparse.Namespace, url: str, influx_url: str, creds: list[str]) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def load(
+    args: argparse.Namespace, url: str, influx_url: str, creds: list[str], pid: int
+) -> None:
     """Drive the service and print the figures."""
     await wait_ready(url)
     homes = args.homes
@@ -177,9 +185,11 @@ async def load(args: argparse.Namespace, url: str, influx_url: str, creds: list[
         (ALARMS_PATH, creds[i % homes], {"alarms": [alarm(i, i % homes)]})
         for i in range(args.alarms)
     ]
+    cpu = cpu_seconds(pid)
     secs, lat = await drive(url, jobs, args.concurrency)
+    cpu = cpu_seconds(pid) - cpu
     print(f"alarms: {args.alarms} in {secs:.2f} s = {args.alarms / secs:.0f} alarms/s", end="")
-    print(f", p99 {p99(lat):.1f} ms")
+    print(f", p99 {p99(lat):.1f} ms; service CPU {cpu / args.alarms * 1000:.2f} ms/alarm")
     mixed: list[tuple[str, str, dict[str, Any]]] = []
     batches = []
     for minute in range(args.minutes):
@@ -187,7 +197,9 @@ async def load(args: argparse.Namespace, url: str, influx_url: str, creds: list[
             batches.append(TelemetryBatch.model_validate(telemetry(h, minute)))
             mixed.append((TELEMETRY_PATH, creds[h], telemetry(h, minute)))
             mixed.append((HEARTBEAT_PATH, creds[h], heartbeat(h)))
+    cpu = cpu_seconds(pid)
     secs, lat = await drive(url, mixed, args.concurrency)
+    cpu = cpu_seconds(pid) - cpu
     rps = len(mixed) / secs
     points = len(batches) * POINTS_PER_BATCH / secs
     print(
@@ -195,8 +207,14 @@ async def load(args: argparse.Namespace, url: str, influx_url: str, creds: list[
     )
     print(f"{len(mixed)} requests in {secs:.2f} s = {rps:.0f} req/s, {points:.0f} points/s", end="")
     print(f", p99 {p99(lat):.1f} ms")
+    per_cpu_s = len(mixed) / cpu
+    print(f"service CPU {cpu / len(mixed) * 1000:.2f} ms/request = {per_cpu_s:.0f} req per CPU-s")
     need = 2 * HOMES_TARGET * 2 / 60
-    print(f"target 2 x 65,000 homes x 2 req/min = {need:.0f} req/s: reached {rps / need:.2f}")
+    print(
+        f"target 2 x 65,000 homes x 2 req/min = {need:.0f} req/s: measured {rps / need:.2f}", end=""
+    )
+    print(f" of it; with one full core for the process {per_cpu_s / need:.2f}")
+    print(f"(load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     lines = [ln for b in batches for ln in telemetry_lines(b, list(b.points))]
     raw = await influx_rate(influx_url, lines)
     print(f"InfluxDB direct line protocol: {raw:.0f} points/s; service/direct {points / raw:.2f}")
@@ -225,7 +243,7 @@ def main() -> None:
         cmd = os.environ.get("BENCH_SERVE", f"{sys.executable} -m cloud.cli serve --port").split()
         proc = subprocess.Popen([*cmd, str(port)], env=env)
         try:
-            asyncio.run(load(args, f"http://127.0.0.1:{port}", influx.url, creds))
+            asyncio.run(load(args, f"http://127.0.0.1:{port}", influx.url, creds, proc.pid))
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class GatewayAuth:
         self._sessionmaker = sessionmaker
         self._ttl = ttl
         self._cache: dict[str, _Entry] = {}
+        self._loading: dict[str, asyncio.Future[_Entry]] = {}
 
     def forget(self, gateway_id: str) -> None:
         """Drop a cached gateway (after revocation or a new credential)."""
@@ -56,12 +58,30 @@ class GatewayAuth:
         # Unknown gateways are re-read soon: one may have just been added by another process.
         ttl = self._ttl if entry is None or entry.identity else min(self._ttl, 2.0)
         if entry is None or time.monotonic() - entry.loaded > ttl:
-            entry = await self._load(gateway_id)
+            entry = await self._load_once(gateway_id)
         if entry.identity is None or not hmac.compare_digest(
             entry.secret_hash, secret_hash(secret)
         ):
             raise _refuse("Authorization: unknown gateway or wrong credential")
         return entry.identity
+
+    async def _load_once(self, gateway_id: str) -> _Entry:
+        """Concurrent misses for one gateway share a single database read."""
+        pending = self._loading.get(gateway_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
+        self._loading[gateway_id] = fut
+        try:
+            entry = await self._load(gateway_id)
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: waiters re-raise it, nobody else must
+            raise
+        finally:
+            del self._loading[gateway_id]
+        fut.set_result(entry)
+        return entry
 
     async def _load(self, gateway_id: str) -> _Entry:
         async with self._sessionmaker() as session:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from cloud.app import create_app
 from cloud.auth.deps import Role
-from tests.cloud.conftest import login_as
+from protocol.api import ALARMS_PATH
+from testbed import InfluxServer, free_port
+from tests.cloud.conftest import login_as, make_settings
 
 pytestmark = pytest.mark.services
 
@@ -153,3 +157,17 @@ async def test_health_openapi_metrics(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert "/api/v1/gateway/alarms" in paths and "/api/v1/workers" in paths
     assert "carewatch_http_request_seconds" in (await client.get("/metrics")).text
+
+
+async def test_database_down_is_503_not_500(tmp_path: Path, influx: InfluxServer) -> None:
+    url = f"postgresql+asyncpg://x:y@127.0.0.1:{free_port()}/nowhere"
+    app = create_app(make_settings(url, tmp_path, influx.url), features=())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
+            assert (await client.get("/readyz")).status_code == 503
+            gw = {"Authorization": "Bearer cwg_gw-1.secret"}
+            resp = await client.post(ALARMS_PATH, json={"alarms": []}, headers=gw)
+            assert resp.status_code == 503 and resp.headers["retry-after"]
+            login = {"username": "a", "password": "b"}
+            assert (await client.post("/api/v1/auth/login", json=login)).status_code == 503
