@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge.detectors.base import Detection, Detector
-from edge.detectors.home import ACTIVITY_KINDS, HomeContext, activity
+from edge.detectors.home import ACTIVITY_KINDS, ActivityTracker, HomeContext
 from protocol import AlarmKind, Reading, ReadingKind
 
 # Readings that show someone in the room; a door contact fires on the way in and out alike.
@@ -37,7 +37,7 @@ class BathroomDwellConfig(BaseModel):
     rooms: tuple[str, ...] = Field(
         default=("bathroom", "toilet", "wc"), title="Rooms", description="Bathroom room names."
     )
-    floor_s: float = Field(default=2700.0, gt=0, title="Floor", description="Shortest limit, s.")
+    floor_s: float = Field(default=3600.0, gt=0, title="Floor", description="Shortest limit, s.")
     ceiling_s: float = Field(
         default=3 * 3600.0, gt=0, title="Ceiling", description="Longest limit, s."
     )
@@ -68,6 +68,7 @@ class BathroomDwellDetector(Detector):
         super().__init__()
         self.cfg = config or BathroomDwellConfig()
         self.home = home or HomeContext()
+        self.activity = ActivityTracker(self.home)
         self.since: float | None = None
         self.stays: list[float] = []
         self.open = False
@@ -81,7 +82,7 @@ class BathroomDwellDetector(Detector):
 
     def feed(self, reading: Reading) -> list[Detection]:
         """Bathroom activity starts a stay; activity elsewhere ends it."""
-        inside, door = activity(reading, self.home, self.type)
+        inside, door = self.activity(reading, self.type)
         times = np.concatenate((inside, door))
         if not len(times):
             return []
@@ -134,10 +135,16 @@ class BathroomDwellDetector(Detector):
 
     def state(self) -> dict[str, Any]:
         """JSON state."""
-        return {"since": self.since, "stays": list(self.stays), "open": self.open}
+        return {
+            "activity": self.activity.state(),
+            "since": self.since,
+            "stays": list(self.stays),
+            "open": self.open,
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Resume from ``state()``."""
+        self.activity.restore(state["activity"])
         self.since = state["since"]
         self.stays = [float(x) for x in state["stays"]]
         self.open = bool(state["open"])

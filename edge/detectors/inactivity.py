@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge.detectors.base import Detection, Detector
-from edge.detectors.home import ACTIVITY_KINDS, DAY, HomeContext, activity
+from edge.detectors.home import ACTIVITY_KINDS, DAY, ActivityTracker, HomeContext
 from edge.detectors.signal import F64
 from protocol import AlarmKind, Reading, ReadingKind
 
@@ -103,6 +103,7 @@ class InactivityDetector(Detector):
         super().__init__()
         self.cfg = config or InactivityConfig()
         self.home = home or HomeContext()
+        self.activity = ActivityTracker(self.home)
         self.last_act: float | None = None
         self.last_door: float | None = None
         self.open: dict[str, float] = {}  # kind -> start of the silence
@@ -160,7 +161,7 @@ class InactivityDetector(Detector):
 
     def feed(self, reading: Reading) -> list[Detection]:
         """Activity ends open conditions and teaches the profile."""
-        inside, door = activity(reading, self.home, self.type)
+        inside, door = self.activity(reading, self.type)
         if len(door):
             self.last_door = max(float(door[-1]), self.last_door or -math.inf)
         if self.last_door is not None:
@@ -226,6 +227,7 @@ class InactivityDetector(Detector):
     def state(self) -> dict[str, Any]:
         """JSON state, including the learned profile."""
         return {
+            "activity": self.activity.state(),
             "last_act": self.last_act,
             "last_door": self.last_door,
             "open": dict(self.open),
@@ -236,6 +238,7 @@ class InactivityDetector(Detector):
 
     def restore(self, state: dict[str, Any]) -> None:
         """Resume from ``state()``."""
+        self.activity.restore(state["activity"])
         self.last_act = state["last_act"]
         self.last_door = state["last_door"]
         self.open = {str(k): float(v) for k, v in state["open"].items()}

@@ -1,8 +1,9 @@
 """Night-time wandering: the resident goes out in the night, or walks about for long.
 
-Walking about: activity in two rooms or more through the night hours for ``wander_s``
-with no silence over ``pause_s`` (a trip to the toilet is a few minutes); it ends after
-such a silence.
+Walking about: after a silence of ``slept_s`` (the resident had settled), activity in two
+rooms or more through the night hours for ``wander_s`` with no silence over ``pause_s``
+(a trip to the toilet is a few minutes), at least ``margin_s`` away from bedtime and wake
+time; it ends after such a silence.
 
 A front-door opening in the night window, with activity inside in the ``lead_s`` before
 it (the resident walked to the door from inside, not in from outside), opens a candidate;
@@ -20,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge.detectors.base import Detection, Detector
-from edge.detectors.home import ACTIVITY_KINDS, HomeContext, activity
+from edge.detectors.home import ACTIVITY_KINDS, ActivityTracker, HomeContext
 from edge.detectors.signal import F64
 from protocol import AlarmKind, Reading, ReadingKind
 
@@ -58,6 +59,18 @@ class NightWanderingConfig(BaseModel):
     pause_s: float = Field(
         default=600.0, gt=0, title="Pause", description="A silence this long ends a walk, s."
     )
+    margin_s: float = Field(
+        default=3600.0,
+        ge=0,
+        title="Margin",
+        description="Walking about counts only this far inside the night hours, s.",
+    )
+    slept_s: float = Field(
+        default=2700.0,
+        gt=0,
+        title="Slept",
+        description="A walk counts only after a silence this long (the resident had settled), s.",
+    )
     lead_s: float = Field(
         default=900.0,
         gt=0,
@@ -91,6 +104,7 @@ class NightWanderingDetector(Detector):
             front_doors=ctx.front_doors,
             rooms=ctx.rooms,
         )
+        self.activity = ActivityTracker(self.home)
         self.last_act: float | None = None
         self.last_door: float | None = None
         self.pending: float | None = None
@@ -98,11 +112,12 @@ class NightWanderingDetector(Detector):
         self.how = "door"
         self.run_start: float | None = None
         self.run_rooms: list[str] = []
+        self.run_slept = False
 
     def feed(self, reading: Reading) -> list[Detection]:
         """Door openings open a candidate; activity inside drops it, ends a departure alarm,
         or builds up restless walking."""
-        inside, door = activity(reading, self.home, self.type)
+        inside, door = self.activity(reading, self.type)
         if self.last_door is not None:  # activity right after the door is the leaving itself
             inside = inside[inside > self.last_door + self.cfg.exit_grace_s]
         out: list[Detection] = []
@@ -136,11 +151,13 @@ class NightWanderingDetector(Detector):
         breaks = np.flatnonzero(np.diff(np.concatenate(([prev], t))) > self.cfg.pause_s)
         first_end = int(breaks[0]) if len(breaks) else len(t)
         out: list[Detection] = []
-        if first_end > 0 and self.run_start is not None and self.open is None:
+        if first_end > 0 and self.run_start is not None and self.open is None and self.run_slept:
             rooms = {*self.run_rooms, room}
             seg = t[:first_end]
             hit = np.flatnonzero(
-                (seg - self.run_start >= self.cfg.wander_s) & self.home.asleep(seg)
+                (seg - self.run_start >= self.cfg.wander_s)
+                & self.home.asleep(seg - self.cfg.margin_s)
+                & self.home.asleep(seg + self.cfg.margin_s)
             )
             if len(rooms) >= 2 and len(hit):
                 self.open, self.how = float(seg[hit[0]]), "restless"
@@ -154,7 +171,10 @@ class NightWanderingDetector(Detector):
                     )
                 )
                 self.open = None
-            self.run_start, self.run_rooms = float(t[breaks[-1]]), [room]
+            k = int(breaks[-1])
+            before = float(t[k - 1]) if k else prev
+            self.run_start, self.run_rooms = float(t[k]), [room]
+            self.run_slept = float(t[k]) - before >= self.cfg.slept_s
         elif room not in self.run_rooms:
             self.run_rooms = [*self.run_rooms, room]
         return out
@@ -197,6 +217,7 @@ class NightWanderingDetector(Detector):
     def state(self) -> dict[str, Any]:
         """JSON state."""
         return {
+            "activity": self.activity.state(),
             "last_act": self.last_act,
             "last_door": self.last_door,
             "pending": self.pending,
@@ -204,10 +225,12 @@ class NightWanderingDetector(Detector):
             "how": self.how,
             "run_start": self.run_start,
             "run_rooms": list(self.run_rooms),
+            "run_slept": self.run_slept,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Resume from ``state()``."""
+        self.activity.restore(state["activity"])
         self.last_act = state["last_act"]
         self.last_door = state["last_door"]
         self.pending = state["pending"]
@@ -215,3 +238,4 @@ class NightWanderingDetector(Detector):
         self.how = str(state["how"])
         self.run_start = state["run_start"]
         self.run_rooms = [str(r) for r in state["run_rooms"]]
+        self.run_slept = bool(state["run_slept"])
