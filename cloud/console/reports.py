@@ -74,22 +74,30 @@ class ResponseRow:
 async def response_rows(session: AsyncSession, start: datetime, end: datetime) -> list[ResponseRow]:
     """Response tasks created in ``[start, end)``."""
     rows = await session.execute(
-        select(Task, Household.district)
+        select(
+            Task.number,
+            Task.household_id,
+            Household.district,
+            Task.created_at,
+            Task.arrived_at,
+            Task.state,
+            Task.deadline_at,
+        )
         .join(Household, Household.id == Task.household_id)
         .where(Task.kind == TaskKind.RESPONSE, Task.created_at >= start, Task.created_at < end)
         .order_by(Task.created_at)
     )
     return [
         ResponseRow(
-            number=t.number,
-            household_id=t.household_id,
+            number=number,
+            household_id=household_id,
             district=district,
-            created_at=t.created_at,
-            arrived_at=t.arrived_at,
-            state=t.state,
-            target_s=(t.deadline_at - t.created_at).total_seconds(),
+            created_at=created,
+            arrived_at=arrived,
+            state=state,
+            target_s=(deadline - created).total_seconds(),
         )
-        for t, district in rows
+        for number, household_id, district, created, arrived, state, deadline in rows
     ]
 
 
