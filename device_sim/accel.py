@@ -111,7 +111,7 @@ def fall(
     t = _t(ns, fs)[:, None]
     sway = rng.uniform(0.1, 0.4, 3) * np.sin(2 * np.pi * rng.uniform(0.5, 2, 3) * t)
     struggle = down + sway
-    k = rng.integers(1, 4)
+    k = int(rng.integers(1, 4))
     struggle[rng.choice(ns, size=k, replace=False)] += _jolts(k, fs, rng, 0.5, 2.5)
     rest = _finish(np.tile(down, (max(1, round(post_s * fs)), 1)), rng, 0.005)
     parts = [pre, free, impact, _finish(struggle, rng, 0.06), rest]

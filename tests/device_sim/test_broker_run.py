@@ -202,7 +202,7 @@ def test_sigterm_stops_cleanly_and_keeps_the_truth(
             "--broker",
             mosquitto.url,
             "--speed",
-            "20000",
+            "4000",
             "--truth",
             str(truth),
             "--quiet",
