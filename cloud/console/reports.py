@@ -32,11 +32,10 @@ from cloud.console.schemas import (
     Report,
     ResponseStats,
 )
-from cloud.console.series import Querier
 from cloud.dispatch.models import Outcome, Task, TaskAlarm, TaskKind, TaskState
 from cloud.gateways.models import Gateway
 from cloud.registry.models import Device, Household
-from cloud.timeseries.writer import InfluxError
+from cloud.timeseries.writer import InfluxError, InfluxWriter
 from protocol.envelopes import AlarmKind
 
 log = logging.getLogger(__name__)
@@ -203,7 +202,7 @@ async def _alarm_issues(session: AsyncSession, kind: AlarmKind) -> list[DeviceIs
 
 
 async def _influx_low_battery(
-    session: AsyncSession, influx: Querier, now: datetime
+    session: AsyncSession, influx: InfluxWriter, now: datetime
 ) -> list[DeviceIssue]:
     since = int((now - timedelta(days=7)).timestamp()) * 1_000_000_000
     series = await influx.query(
@@ -232,7 +231,7 @@ async def _influx_low_battery(
 
 
 async def device_health(
-    session: AsyncSession, influx: Querier | None, now: datetime
+    session: AsyncSession, influx: InfluxWriter | None, now: datetime
 ) -> DeviceHealth:
     """Devices offline or low on battery, for installers."""
     offline = await _alarm_issues(session, AlarmKind.DEVICE_OFFLINE)
@@ -256,7 +255,7 @@ async def device_health(
 
 
 async def build_report(
-    session: AsyncSession, influx: Querier | None, target_s: float, days: int, now: datetime
+    session: AsyncSession, influx: InfluxWriter | None, target_s: float, days: int, now: datetime
 ) -> Report:
     """The whole reports page for the last ``days`` days."""
     start = now - timedelta(days=days)

@@ -22,11 +22,11 @@ from cloud.console.schemas import (
     ResidentDetail,
     ResidentOut,
 )
-from cloud.console.series import UNITS, Querier, last_values
+from cloud.console.series import UNITS, last_values
 from cloud.dispatch.models import Task, TaskAlarm
 from cloud.gateways.models import Gateway
 from cloud.registry.models import Device, FamilyContact, Household, Resident
-from cloud.timeseries.writer import InfluxError
+from cloud.timeseries.writer import InfluxError, InfluxWriter
 from protocol.envelopes import AlarmKind
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ async def resident_or_404(session: AsyncSession, resident_id: int) -> tuple[Resi
 
 
 async def _devices(
-    session: AsyncSession, influx: Querier | None, home: Household, now: datetime
+    session: AsyncSession, influx: InfluxWriter | None, home: Household, now: datetime
 ) -> list[DeviceOut]:
     devices = list(
         await session.scalars(
@@ -128,7 +128,11 @@ async def _history(session: AsyncSession, home_id: str) -> list[AlarmOut]:
 
 
 async def resident_detail(
-    session: AsyncSession, viewer: Viewer, influx: Querier | None, resident_id: int, now: datetime
+    session: AsyncSession,
+    viewer: Viewer,
+    influx: InfluxWriter | None,
+    resident_id: int,
+    now: datetime,
 ) -> ResidentDetail:
     """Everything on the resident page, personal numbers masked by role."""
     person, home = await resident_or_404(session, resident_id)

@@ -28,7 +28,7 @@ from cloud.console.schemas import (
 )
 from cloud.db import SessionDep, utcnow
 from cloud.dispatch.config import DispatchConfig
-from cloud.timeseries.writer import InfluxError
+from cloud.timeseries.writer import InfluxError, InfluxWriter
 
 api = APIRouter(prefix="/api/v1/console", tags=["console"])
 
@@ -49,7 +49,7 @@ def _config(request: Request) -> DispatchConfig:
     return request.app.state.console_dispatch_config
 
 
-def _influx(request: Request) -> series.Querier | None:
+def _influx(request: Request) -> InfluxWriter | None:
     return getattr(request.app.state, "influx", None)
 
 

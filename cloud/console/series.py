@@ -1,35 +1,28 @@
-"""InfluxQL for the resident page: downsampled vitals and activity, devices' last values.
+"""InfluxDB reads for the resident page: downsampled vitals and activity (through
+``cloud.timeseries.queries.downsample``) and each device's last values.
 
 Measurements are those of ``cloud.timeseries.points``: per-minute aggregates with tags
 ``home_id``, ``device_id``, ``metric`` and fields ``min``, ``mean``, ``max``, ``count``.
-The home id is always a bound parameter; times are integer literals we format ourselves.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from cloud.console.schemas import CountPoint, Series, SeriesPoint
+from cloud.timeseries.queries import INTERVALS, downsample
+from cloud.timeseries.writer import InfluxWriter
 
-RANGES: dict[str, tuple[timedelta, int]] = {
-    "6h": (timedelta(hours=6), 300),
-    "24h": (timedelta(hours=24), 900),
-    "7d": (timedelta(days=7), 3600),
-    "30d": (timedelta(days=30), 6 * 3600),
+RANGES: dict[str, tuple[timedelta, str]] = {
+    "6h": (timedelta(hours=6), "5m"),
+    "24h": (timedelta(hours=24), "15m"),
+    "7d": (timedelta(days=7), "1h"),
+    "30d": (timedelta(days=30), "6h"),
 }
 VITAL_METRICS = ("heart_rate", "spo2")
-ACTIVITY_METRICS = ("motion",)
 UNITS = {"heart_rate": "bpm", "spo2": "%", "battery": "%", "temperature": "°C", "steps": "steps"}
 LAST_SEEN_WINDOW = timedelta(days=30)
-
-
-class Querier(Protocol):
-    """Anything that runs InfluxQL like ``InfluxWriter.query``."""
-
-    async def query(self, q: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Series of the first statement (epoch milliseconds)."""
-        ...
 
 
 def _ns(ts: datetime) -> int:
@@ -45,42 +38,32 @@ def _rows(series: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(zip(cols, v, strict=True)) for v in series.get("values", [])]
 
 
-def _in(metrics: tuple[str, ...]) -> str:
-    return "(" + " OR ".join(f"\"metric\" = '{m}'" for m in metrics) + ")"
-
-
-async def household_series(influx: Querier, home_id: str, range_key: str, now: datetime) -> Series:
+async def household_series(
+    influx: InfluxWriter, home_id: str, range_key: str, now: datetime
+) -> Series:
     """Vitals (mean with min/max band) and motion counts, bucketed for ``range_key``."""
-    span, bucket = RANGES[range_key]
+    span, interval = RANGES[range_key]
+    bucket = INTERVALS[interval]
     end = datetime.fromtimestamp((int(now.timestamp()) // bucket + 1) * bucket, UTC)
     start = end - span
-    window = f'time >= {_ns(start)} AND time < {_ns(end)} AND "home_id" = $home'
-    vitals = await influx.query(
-        'SELECT mean("mean") AS "mean", min("min") AS "min", max("max") AS "max" '
-        f'FROM "vitals" WHERE {window} AND {_in(VITAL_METRICS)} '
-        f'GROUP BY time({bucket}s), "metric" fill(none)',
-        {"home": home_id},
-    )
-    activity = await influx.query(
-        f'SELECT sum("count") AS "n" FROM "activity" WHERE {window} AND {_in(ACTIVITY_METRICS)} '
-        f"GROUP BY time({bucket}s) fill(none)",
-        {"home": home_id},
-    )
-    out: dict[str, list[SeriesPoint]] = {m: [] for m in VITAL_METRICS}
-    for s in vitals:
-        metric = s.get("tags", {}).get("metric", "")
-        out.setdefault(metric, []).extend(
-            SeriesPoint(t=_when(r["time"]), mean=r["mean"], min=r["min"], max=r["max"])
-            for r in _rows(s)
-        )
-    counts = [
-        CountPoint(t=_when(r["time"]), value=float(r["n"] or 0)) for s in activity for r in _rows(s)
+    window: dict[str, Any] = {"home_id": home_id, "start": start, "end": end, "interval": interval}
+    vitals: dict[str, list[SeriesPoint]] = {}
+    for metric in VITAL_METRICS:
+        found = await downsample(influx, measurement="vitals", metric=metric, **window)
+        vitals[metric] = [
+            SeriesPoint(t=p["time"], mean=p["mean"], min=p["min"], max=p["max"])
+            for s in found
+            for p in s["points"]
+        ]
+    motion = await downsample(influx, measurement="activity", metric="motion", **window)
+    activity = [
+        CountPoint(t=p["time"], value=float(p["count"] or 0)) for s in motion for p in s["points"]
     ]
-    return Series(start=start, end=end, bucket_s=bucket, vitals=out, activity=counts)
+    return Series(start=start, end=end, bucket_s=bucket, vitals=vitals, activity=activity)
 
 
 async def last_values(
-    influx: Querier, home_id: str, now: datetime
+    influx: InfluxWriter, home_id: str, now: datetime
 ) -> dict[str, dict[str, tuple[datetime, float | None]]]:
     """Per device, per metric: time and mean of the last per-minute aggregate."""
     since = now - LAST_SEEN_WINDOW
