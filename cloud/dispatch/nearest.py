@@ -4,13 +4,16 @@ Positions are 3-D unit vectors, so the straight-line (chord) distance the tree m
 monotonic in the great-circle distance: ``arc = 2 * asin(chord / 2)``. The main tree holds
 the workers that were available when it was built; a worker who moves or becomes available
 later sits in a small delta set scanned with numpy, and its old tree entry is tombstoned.
-When the delta outgrows ``rebuild_at`` the tree is rebuilt (about 10 ms for 30,000 workers).
+When the delta outgrows ``rebuild_at`` the tree is rebuilt (about 25 ms for 30,000 workers):
+in a worker thread when an event loop is running, queries meanwhile using the old tree and
+the delta, which keeps every change made after the snapshot the new tree is built from.
 Stale locations, skills and exclusions are checked at query time, widening the tree query
 until enough candidates pass; no query scans every worker unless the filters reject most.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -75,6 +78,15 @@ class Candidate:
     km: float
 
 
+def _build(snapshot: list[WorkerState]) -> cKDTree | None:
+    """A k-d tree over the snapshot's positions (None when empty)."""
+    if not snapshot:
+        return None
+    lat = np.fromiter((w.lat for w in snapshot), dtype=np.float64, count=len(snapshot))
+    lon = np.fromiter((w.lon for w in snapshot), dtype=np.float64, count=len(snapshot))
+    return cKDTree(unit_vectors(lat, lon))
+
+
 class WorkerIndex:
     """Nearest available on-duty workers, kept current as workers report."""
 
@@ -88,6 +100,7 @@ class WorkerIndex:
         self._dxyz = np.empty((0, 3), dtype=np.float64)
         self._dids = np.empty(0, dtype=np.int64)  # -1 marks a freed row
         self._dn = 0
+        self._building: asyncio.Task[None] | None = None
         self.rebuilds = 0
 
     def __len__(self) -> int:
@@ -112,8 +125,7 @@ class WorkerIndex:
             self._drop_delta(worker.worker_id)
         if worker.available and worker.worker_id not in self._in_tree:
             self._put_delta(worker.worker_id, unit_vector(worker.lat, worker.lon))
-        if len(self._delta) > self.rebuild_at:
-            self.rebuild()
+        self._maybe_rebuild()
 
     def remove(self, worker_id: int) -> None:
         """Forget a worker."""
@@ -139,19 +151,57 @@ class WorkerIndex:
             self._dids[row] = -1
 
     def rebuild(self) -> None:
-        """Rebuild the main tree from every available worker; empties the delta."""
-        avail = [w for w in self._workers.values() if w.available]
-        self._tree_ids = np.fromiter((w.worker_id for w in avail), dtype=np.int64, count=len(avail))
-        if avail:
-            lat = np.fromiter((w.lat for w in avail), dtype=np.float64, count=len(avail))
-            lon = np.fromiter((w.lon for w in avail), dtype=np.float64, count=len(avail))
-            self._tree = cKDTree(unit_vectors(lat, lon))
-        else:
-            self._tree = None
-        self._in_tree = set(self._tree_ids.tolist())
+        """Rebuild the main tree now from every available worker; empties the delta."""
+        snapshot = [w for w in self._workers.values() if w.available]
+        self._install(snapshot, _build(snapshot))
+
+    async def wait_rebuilt(self) -> None:
+        """Wait for a background rebuild in flight, if any."""
+        if self._building is not None:
+            await asyncio.shield(self._building)
+
+    def _maybe_rebuild(self) -> None:
+        if len(self._delta) <= self.rebuild_at and self._dn <= 4 * self.rebuild_at:
+            return
+        if self._building is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.rebuild()
+            return
+        snapshot = [w for w in self._workers.values() if w.available]
+        self._building = loop.create_task(
+            self._rebuild_in_thread(snapshot, self.rebuilds), name="index-rebuild"
+        )
+
+    async def _rebuild_in_thread(self, snapshot: list[WorkerState], generation: int) -> None:
+        try:
+            tree = await asyncio.to_thread(_build, snapshot)
+            if self.rebuilds == generation:  # else a newer tree was installed meanwhile
+                self._install(snapshot, tree)
+        finally:
+            self._building = None
+
+    def _install(self, snapshot: list[WorkerState], tree: cKDTree | None) -> None:
+        """Swap in a tree built from ``snapshot``; later changes stay in the delta."""
+        unchanged: list[int] = []
+        for w in snapshot:
+            cur = self._workers.get(w.worker_id)
+            if cur is not None and cur.available and (cur.lat, cur.lon) == (w.lat, w.lon):
+                unchanged.append(w.worker_id)
+        still_delta = {wid: self._dxyz[row].copy() for wid, row in self._delta.items()}
+        self._tree = tree
+        self._tree_ids = np.fromiter(
+            (w.worker_id for w in snapshot), dtype=np.int64, count=len(snapshot)
+        )
+        self._in_tree = set(unchanged)
         self._delta.clear()
         self._dids[: self._dn] = -1
         self._dn = 0
+        for wid, xyz in still_delta.items():
+            if wid not in self._in_tree:
+                self._put_delta(wid, xyz)
         self.rebuilds += 1
 
     def _eligible(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -103,3 +104,26 @@ def test_unavailable_worker_returns_without_moving() -> None:
     assert index.nearest(31.2, 121.5, now=NOW) == []
     index.upsert(w)
     assert [c.worker_id for c in index.nearest(31.2, 121.5, now=NOW)] == [7]
+
+
+async def test_background_rebuilds_keep_answers_exact() -> None:
+    rng = random.Random(11)
+    lat0, lon0 = 31.2, 121.5
+    workers = {i: random_worker(rng, i, lat0, lon0) for i in range(2_000)}
+    index = WorkerIndex(rebuild_at=40)
+    index.load(workers.values())
+    checked = 0
+    for step in range(3_000):
+        wid = rng.randrange(2_100)
+        workers[wid] = random_worker(rng, wid, lat0, lon0)
+        index.upsert(workers[wid])
+        if step % 7 == 0:  # query while a rebuild may be in flight in its thread
+            q = (lat0 + rng.uniform(-0.2, 0.2), lon0 + rng.uniform(-0.2, 0.2))
+            got = index.nearest(*q, 4, now=NOW, max_age_s=900)
+            want = brute(workers, *q, 4, max_age_s=900, skills=frozenset(), exclude=set())
+            assert [c.km for c in got] == pytest.approx([d for d, _ in want], abs=1e-6)
+            checked += 1
+        if step % 50 == 0:
+            await asyncio.sleep(0.001)  # let finished rebuilds install
+    await index.wait_rebuilt()
+    assert index.rebuilds > 5 and checked > 400
