@@ -198,8 +198,18 @@ class RoutineModel:
             ("entrance", Activity.ACTIVE, 2.0, 0.08),
         ]
         weights = np.array([c[3] for c in choices])
+        # cumulative choice tables: row k never picks k again (no two stays in one room)
+        table = np.tile(weights, (len(choices) + 1, 1))
+        table[np.arange(len(choices)), np.arange(len(choices))] = 0.0
+        table = np.cumsum(table / table.sum(axis=1, keepdims=True), axis=1)
         n = int((t1 - t0) / (4 * MIN)) + 4
-        picks = rng.choice(len(choices), size=n, p=weights / weights.sum())
+        u = rng.random(n)
+        picks = np.empty(n, dtype=np.int64)
+        prev = len(choices)  # the row with no previous room
+        for i in range(n):
+            prev = picks[i] = min(
+                int(np.searchsorted(table[prev], u[i], side="right")), len(choices) - 1
+            )
         dwell = np.array([choices[i][2] for i in picks]) * MIN * rng.gamma(2.0, 0.5, size=n)
         starts = t0 + np.concatenate(([0.0], np.cumsum(np.maximum(dwell, 30.0))))
         segs = []
