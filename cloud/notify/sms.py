@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -49,8 +50,11 @@ class BaseUrlAsyncHttpClient(AsyncTwilioHttpClient):
         """Send the request to the configured base instead of Twilio's public API."""
         if url.startswith(TWILIO_API):
             url = self.base_url + url[len(TWILIO_API) :]
+        if auth is not None:  # a header, not aiohttp's deprecated BasicAuth object
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers = {**(headers or {}), "Authorization": f"Basic {token}"}
         return await super().request(
-            method, url, params, data, headers, auth, timeout or self.timeout, allow_redirects
+            method, url, params, data, headers, None, timeout or self.timeout, allow_redirects
         )
 
 
