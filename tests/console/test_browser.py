@@ -246,7 +246,7 @@ def test_live_view_updates_without_reload(driver: WebDriver, console: Console) -
     assert driver.execute_script("return window.__notReloaded === true;")
 
 
-def test_dispatcher_sees_masked_phone_and_worker_is_refused(
+def test_dispatcher_masked_view_revoked_token_and_worker_refusal(
     driver: WebDriver, console: Console
 ) -> None:
     driver.find_element(By.ID, "logout").click()
@@ -256,7 +256,16 @@ def test_dispatcher_sees_masked_phone_and_worker_is_refused(
     _until(driver, lambda d: _css(d, "#resident-facts"), "the resident page")
     facts = _text(driver, "#resident-facts")
     assert RESIDENT_PHONE not in facts and RESIDENT_PHONE[-4:] in facts
-    driver.find_element(By.ID, "logout").click()
+    # A token revoked on the server sends the console back to the sign-in page.
+    revoked = driver.execute_script(
+        "return fetch('/api/v1/auth/logout', {method: 'POST', headers: "
+        "{Authorization: 'Bearer ' + sessionStorage.getItem('carewatch.token')}})"
+        ".then((r) => r.status);"
+    )
+    assert revoked == 204
+    driver.get(f"{console.base_url}/console/reports")
+    _until(driver, lambda d: _css(d, "#login"), "the sign-in form after the token was revoked")
+    assert "next=%2Fconsole%2Freports" in driver.current_url
     _sign_in(driver, console.base_url, "worker")
     _until(driver, lambda d: _css(d, "#denied"), "the refusal")
     assert "worker" in _text(driver, "#denied")

@@ -20,6 +20,13 @@ export function signOut() {
   sessionStorage.removeItem(KEY);
 }
 
+/** The token was refused: sign out and go to the sign-in page, coming back here after. */
+export function expired() {
+  signOut();
+  const here = location.pathname.startsWith("/console/login") ? "/console/live" : location.pathname + location.search;
+  location.assign(`/console/login?next=${encodeURIComponent(here)}`);
+}
+
 /** Log in against the operator auth endpoint; returns the token. */
 export async function login(username, password) {
   const resp = await fetch("/api/v1/auth/login", {
@@ -45,7 +52,7 @@ async function errorText(resp) {
 async function request(path) {
   const resp = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
   if (resp.status === 401) {
-    signOut();
+    expired();
     throw new AuthError("signed out");
   }
   if (!resp.ok) throw new HttpError(resp.status, await errorText(resp));

@@ -1,6 +1,6 @@
 // Server-sent events over fetch (so the bearer token goes in a header, not the URL),
 // reconnecting with jittered exponential backoff.
-import { API, token } from "./api.js";
+import { API, expired, token } from "./api.js";
 
 /** Parse complete SSE blocks out of a buffer; returns [events, rest]. */
 export function parseBlocks(buffer) {
@@ -39,6 +39,11 @@ export function subscribe(onEvent, onState) {
       headers: { Authorization: `Bearer ${token()}`, Accept: "text/event-stream" },
       signal: controller.signal,
     });
+    if (resp.status === 401) {
+      closed = true;
+      expired();
+      return;
+    }
     if (!resp.ok || !resp.body) throw new Error(`events: ${resp.status}`);
     onState(true);
     delay = 1000;
