@@ -286,7 +286,30 @@ GARBAGE: list[Any] = [
         "quarantine_count": 0,
     },
     {"alarms": [alarm("deep", details={"a": "b" * 10})]},
+    {
+        "gateway_id": "gw-1",
+        "home_id": "home-1",
+        "ts": "2026-01-01T00:00:00+00:00",
+        "version": "\x00",
+        "uptime_s": 1,
+        "broker_connected": True,
+        "outbox_pending": 0,
+        "quarantine_count": 0,
+    },
 ]
+
+
+async def test_infinite_numbers_are_refused(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    hb = (
+        b'{"gateway_id": "gw-1", "home_id": "home-1", "ts": "2026-01-01T00:00:00+00:00",'
+        b' "version": "1", "uptime_s": 1, "broker_connected": true, "outbox_pending": 0,'
+        b' "quarantine_count": 0, "cpu_temp_c": 1e999}'
+    )
+    resp = await client.post(HEARTBEAT_PATH, content=hb, headers=auth)
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0]["field"] in ("cpu_temp_c", "body")
 
 
 @pytest.mark.parametrize("body", GARBAGE)
