@@ -132,7 +132,10 @@ async def stream(hub: LiveHub) -> AsyncIterator[str]:
     try:
         yield "retry: 3000\n\n"
         if hub.latest is None:
-            await hub.refresh(force=True)
+            try:
+                await hub.refresh(force=True)
+            except Exception:  # the watcher retries; this stream waits for it
+                log.exception("first live snapshot failed")
         if hub.latest is not None:
             yield sse("live", hub.latest)
         while loop.time() < until:
