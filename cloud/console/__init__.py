@@ -15,10 +15,8 @@ __all__ = ["install", "router"]
 def install(app: FastAPI) -> None:
     """Plug the console into ``create_app``: routes, targets, and the live-update watcher."""
     config = DispatchConfig()
-    targets = Targets.from_config(config)
-    hub = LiveHub(app.state.sessionmaker, app.state.alarm_wakeup, targets)
+    hub = LiveHub(app.state.sessionmaker, app.state.alarm_wakeup, Targets.from_config(config))
     app.state.console_dispatch_config = config
-    app.state.console_targets = targets
     app.state.console_hub = hub
     app.state.lifespan_hooks.append(hub.running)
     app.include_router(router)

@@ -21,12 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.alarms.models import OPEN, Alarm
 from cloud.console.live import Targets, snapshot
+from cloud.dispatch.config import DispatchConfig
 from cloud.dispatch.models import OPEN_STATES, Task
 
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0
 STREAM_MAX_S = 1800.0  # the client reconnects, and its token is checked again
+
+
+def dispatch_config(app: FastAPI) -> DispatchConfig:
+    """The running dispatcher's policy, or the console's own reading of the environment."""
+    config = getattr(getattr(app.state, "dispatcher", None), "config", None)
+    if isinstance(config, DispatchConfig):
+        return config
+    fallback: DispatchConfig = app.state.console_dispatch_config
+    return fallback
 
 
 async def fingerprint(session: AsyncSession) -> tuple[Any, ...]:
@@ -108,8 +118,9 @@ class LiveHub:
             await asyncio.sleep(self.debounce_s)
 
     @contextlib.asynccontextmanager
-    async def running(self, _app: FastAPI) -> AsyncIterator[None]:
-        """Lifespan hook: the watcher task runs while the app does."""
+    async def running(self, app: FastAPI) -> AsyncIterator[None]:
+        """Lifespan hook (after dispatch's): the watcher runs while the app does."""
+        self._targets = Targets.from_config(dispatch_config(app))
         task = asyncio.create_task(self.run(), name="console-live-hub")
         try:
             yield

@@ -14,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from cloud.console import export, geo, live, pages, reports, residents, series, tasks
 from cloud.console.access import ViewerDep
-from cloud.console.events import LiveHub, stream
+from cloud.console.events import LiveHub, dispatch_config, stream
 from cloud.console.export import Section
 from cloud.console.schemas import (
     Candidates,
@@ -37,16 +37,12 @@ Days = Annotated[int, Query(ge=1, le=366, description="Report period: the last N
 RangeKey = Literal["6h", "24h", "7d", "30d"]
 
 
-def _targets(request: Request) -> live.Targets:
-    return request.app.state.console_targets
-
-
 def _config(request: Request) -> DispatchConfig:
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    config = getattr(dispatcher, "config", None)
-    if isinstance(config, DispatchConfig):
-        return config
-    return request.app.state.console_dispatch_config
+    return dispatch_config(request.app)
+
+
+def _targets(request: Request) -> live.Targets:
+    return live.Targets.from_config(_config(request))
 
 
 def _influx(request: Request) -> InfluxWriter | None:
