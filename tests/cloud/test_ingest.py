@@ -12,8 +12,9 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from cloud.alarms.models import Alarm, AlarmEvent
+from cloud.auth.deps import Role
 from protocol.api import ALARM_UPDATES_PATH, ALARMS_PATH, HEARTBEAT_PATH, TELEMETRY_PATH
-from tests.cloud.conftest import new_gateway
+from tests.cloud.conftest import login_as, new_gateway
 
 pytestmark = pytest.mark.services
 
@@ -319,3 +320,22 @@ async def test_garbage_never_causes_a_500(
     for path in (ALARMS_PATH, ALARM_UPDATES_PATH, TELEMETRY_PATH, HEARTBEAT_PATH):
         resp = await client.post(path, json=body, headers=auth)
         assert resp.status_code < 500, (path, resp.text)
+
+
+async def test_operators_see_alarms_and_gateways(app: FastAPI, client: httpx.AsyncClient) -> None:
+    admin = await login_as(app, client, Role.ADMIN)
+    made = await client.post("/api/v1/gateways", json={"id": "gw-1"}, headers=admin)
+    assert made.status_code == 201
+    gw = {"Authorization": f"Bearer {made.json()['credential']}"}
+    await client.post(ALARMS_PATH, json={"alarms": [alarm("a-v")]}, headers=gw)
+    body = {"updates": [update("u-v", "a-v", "cancel")]}
+    await client.post(ALARM_UPDATES_PATH, json=body, headers=gw)
+    listed = await client.get("/api/v1/alarms?status=cancelled", headers=admin)
+    assert [a["alarm_id"] for a in listed.json()] == ["a-v"]
+    one = (await client.get("/api/v1/alarms/a-v", headers=admin)).json()
+    assert [e["action"] for e in one["events"]] == ["raised", "cancel"]
+    assert (await client.get("/api/v1/alarms/nope", headers=admin)).status_code == 404
+    rekeyed = await client.post("/api/v1/gateways/gw-1/credential", headers=admin)
+    assert (await client.post(ALARMS_PATH, json={"alarms": []}, headers=gw)).status_code == 401
+    new = {"Authorization": f"Bearer {rekeyed.json()['credential']}"}
+    assert (await client.post(ALARMS_PATH, json={"alarms": []}, headers=new)).status_code == 200

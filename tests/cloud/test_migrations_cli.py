@@ -7,11 +7,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from pydantic import ValidationError
+from sqlalchemy import MetaData, inspect
 
+import cloud.models  # noqa: F401  (registers the core tables)
 from cloud.cli import main
-from cloud.db import make_engine
+from cloud.db import Base, make_engine
 from cloud.migrate import downgrade, upgrade
+from cloud.settings import Settings
 
 pytestmark = pytest.mark.services
 
@@ -79,3 +84,50 @@ def test_cli_help(sub: list[str], capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_entry_point_installed() -> None:
     done = subprocess.run(["carewatch-cloud", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "gateways" in done.stdout
+
+
+async def test_models_match_the_migrations(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            diff = await conn.run_sync(
+                lambda c: compare_metadata(MigrationContext.configure(c), core_metadata())
+            )
+    finally:
+        await engine.dispose()
+    assert diff == []
+
+
+def core_metadata() -> MetaData:
+    """The core's tables only (features add their own in later revisions)."""
+    meta = MetaData()
+    for table in Base.metadata.sorted_tables:
+        if table.name in CORE_TABLES:
+            table.to_metadata(meta)
+    return meta
+
+
+CORE_TABLES = {
+    "alarms",
+    "alarm_events",
+    "api_tokens",
+    "devices",
+    "family_contacts",
+    "gateways",
+    "households",
+    "residents",
+    "users",
+    "workers",
+}
+
+
+def test_production_refuses_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREWATCH_PRODUCTION", "true")
+    with pytest.raises(ValidationError, match="CAREWATCH_SECRET_KEY"):
+        Settings()
+    monkeypatch.setenv("CAREWATCH_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("CAREWATCH_TWILIO_ACCOUNT_SID", "AC123")
+    with pytest.raises(ValidationError, match="CAREWATCH_TWILIO_AUTH_TOKEN"):
+        Settings()
+    monkeypatch.setenv("CAREWATCH_TWILIO_AUTH_TOKEN", "secret")
+    assert Settings().production is True

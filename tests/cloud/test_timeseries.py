@@ -46,6 +46,22 @@ async def test_vitals_downsampled(settings: Settings, tmp_path: Path) -> None:
             gw = {"Authorization": f"Bearer {await new_gateway(app)}"}
             resp = await client.post(TELEMETRY_PATH, json=batch("b", T0, 60), headers=gw)
             assert resp.json()["accepted"] == ["b"]
+            motion = {
+                "batch_id": "m",
+                "gateway_id": "gw-1",
+                "home_id": "home-1",
+                "points": [
+                    {
+                        "minute": T0.isoformat(),
+                        "device_id": f"pir-{room}",
+                        "metric": "motion",
+                        "room": room,
+                        "count": n,
+                    }
+                    for room, n in (("kitchen", 3), ("bedroom", 5))
+                ],
+            }
+            await client.post(TELEMETRY_PATH, json=motion, headers=gw)
             op = await login_as(app, client, Role.DISPATCHER)
             got = await client.get(
                 "/api/v1/households/home-1/vitals",
@@ -56,6 +72,14 @@ async def test_vitals_downsampled(settings: Settings, tmp_path: Path) -> None:
                 },
                 headers=op,
             )
+            act = await client.get(
+                "/api/v1/households/home-1/activity",
+                params={"start": T0.isoformat(), "end": (T0 + timedelta(hours=1)).isoformat()},
+                headers=op,
+            )
+    rooms = {s["tags"]["room"]: s["points"][0]["count"] for s in act.json()["series"]}
+    assert rooms == {"kitchen": 3, "bedroom": 5}
+    assert act.json()["interval"] == "1m"
     body = got.json()
     points = body["series"][0]["points"]
     assert body["interval_s"] == 900 and len(points) == 4
