@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -202,23 +203,20 @@ class RoutineModel:
         table = np.tile(weights, (len(choices) + 1, 1))
         table[np.arange(len(choices)), np.arange(len(choices))] = 0.0
         table = np.cumsum(table / table.sum(axis=1, keepdims=True), axis=1)
-        n = int((t1 - t0) / (4 * MIN)) + 4
-        u = rng.random(n)
-        picks = np.empty(n, dtype=np.int64)
-        prev = len(choices)  # the row with no previous room
+        n = int((t1 - t0) / (5 * MIN)) + 4  # more than enough stays (mean ~18 min)
+        u = rng.random(n).tolist()
+        spread = rng.gamma(2.0, 0.5, size=n).tolist()
+        rows = table.tolist()
+        segs: list[Segment] = []
+        t, prev = t0, len(choices)  # the row with no previous room
         for i in range(n):
-            prev = picks[i] = min(
-                int(np.searchsorted(table[prev], u[i], side="right")), len(choices) - 1
-            )
-        dwell = np.array([choices[i][2] for i in picks]) * MIN * rng.gamma(2.0, 0.5, size=n)
-        starts = t0 + np.concatenate(([0.0], np.cumsum(np.maximum(dwell, 30.0))))
-        segs = []
-        for i in range(n):
-            a, b = float(starts[i]), float(min(starts[i + 1], t1))
-            if a >= t1:
+            prev = min(bisect.bisect_right(rows[prev], u[i]), len(choices) - 1)
+            role, act, mean_min, _ = choices[prev]
+            end = t + max(mean_min * MIN * spread[i], 30.0)
+            segs.append(Segment(t, min(end, t1), roles[role], act, "day"))
+            t = end
+            if t >= t1:
                 break
-            role, act, _, _ = choices[int(picks[i])]
-            segs.append(Segment(a, b, roles[role], act, "day"))
         last = segs[-1]
         segs[-1] = Segment(last.t0, t1, last.room, last.activity, last.tag)
         return segs
