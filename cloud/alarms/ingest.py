@@ -155,8 +155,8 @@ def _alarm_row(a: AlarmIn, now: datetime, household_id: str | None) -> dict[str,
 
 async def store_updates(
     session: AsyncSession, gw: GatewayIdentity, raws: list[Any]
-) -> tuple[IngestAck, list[AlarmUpdate]]:
-    """Apply updates once each (by ``update_id``); returns the answer and the updates applied."""
+) -> tuple[IngestAck, list[tuple[AlarmUpdate, Alarm]]]:
+    """Apply updates once each (by ``update_id``); the answer and (update, alarm) applied."""
     ack = IngestAck()
     updates: list[AlarmUpdate] = []
     seen: set[str] = set()
@@ -185,7 +185,7 @@ async def store_updates(
             )
         ).all()
     }
-    applied: list[AlarmUpdate] = []
+    applied: list[tuple[AlarmUpdate, Alarm]] = []
     now = utcnow()
     for upd in updates:
         alarm = alarms.get(upd.alarm_id)
@@ -213,7 +213,7 @@ async def store_updates(
             continue
         _apply(alarm, upd, now)
         ack.accepted.append(upd.update_id)
-        applied.append(upd)
+        applied.append((upd, alarm))
     await session.commit()
     return ack, applied
 

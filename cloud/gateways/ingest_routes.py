@@ -117,6 +117,19 @@ async def post_alarm_updates(request: Request, gw: CurrentGateway, session: Sess
     ack, applied = await store_updates(session, gw, raws)
     if applied:
         request.app.state.alarm_wakeup.set()
+        lines = [
+            alarm_event_line(
+                alarm_id=alarm.alarm_id,
+                home_id=alarm.home_id,
+                gateway_id=alarm.gateway_id,
+                kind=alarm.kind,
+                severity=alarm.severity,
+                action=str(upd.action),
+                ts=upd.ts,
+            )
+            for upd, alarm in applied
+        ]
+        _influx(request).submit(lines)
     return _ack(ack, "alarm_update")
 
 

@@ -199,6 +199,14 @@ async def test_updates_apply_once_and_clear(
         assert len(row.evidence) == 2
         events = await session.scalar(select(func.count()).select_from(AlarmEvent))
     assert events == 3
+    actions: set[str] = set()
+    for _ in range(100):  # alarm events reach InfluxDB in the background
+        series = await app.state.influx.query('SELECT "n" FROM "alarm_events" GROUP BY "action"')
+        actions = {x["tags"]["action"] for x in series}
+        if len(actions) == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert actions == {"raised", "update", "clear"}
 
 
 async def test_telemetry_and_heartbeat(
