@@ -142,7 +142,11 @@ class Player:
             self.on_restart(fault)
         else:
             self.publisher.drop_connection()
-        return TruthEvent(fault.at, "", "fault_broker_restart", None, None, 0.0, dict(fault.params))
+        homes = set(self.home_of.values())
+        home_id = homes.pop() if len(homes) == 1 else ""
+        return TruthEvent(
+            fault.at, home_id, "fault_broker_restart", None, None, 0.0, dict(fault.params)
+        )
 
     def _report(self, stats: PlayStats, wall_s: float) -> None:
         assert self.progress is not None
