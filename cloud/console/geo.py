@@ -38,9 +38,9 @@ CANDIDATES = 5
 _RANK = {s.value: s.rank for s in Severity}
 
 
-async def map_data(session: AsyncSession, targets: Targets, district: str | None) -> MapData:
-    """Households (those with open alarms first) and located workers, bounded."""
-    alarm_rows = list(
+async def _open_alarm_rows(session: AsyncSession) -> list[Any]:
+    """Open alarms with a known home, most urgent first."""
+    rows = list(
         await session.execute(
             select(Alarm.alarm_id, Alarm.kind, Alarm.severity, Alarm.raised_at, Alarm.household_id)
             .where(Alarm.status == OPEN, Alarm.household_id.is_not(None))
@@ -48,25 +48,36 @@ async def map_data(session: AsyncSession, targets: Targets, district: str | None
             .limit(LIMIT)
         )
     )
-    alarm_rows.sort(key=lambda r: (_RANK.get(r.severity, 9), r.raised_at))
+    rows.sort(key=lambda r: (_RANK.get(r.severity, 9), r.raised_at))
+    return rows
+
+
+async def _homes(
+    session: AsyncSession, district: str | None, must: set[str]
+) -> tuple[dict[str, Household], bool]:
+    """Up to ``LIMIT`` households (of the district), plus those in ``must``; truncated?"""
+    query = select(Household)
+    total = select(func.count()).select_from(Household)
+    if district:
+        query = query.where(Household.district == district)
+        total = total.where(Household.district == district)
+    homes = {h.id: h for h in await session.scalars(query.order_by(Household.id).limit(LIMIT))}
+    missing = must - set(homes)
+    if missing:
+        extra = await session.scalars(select(Household).where(Household.id.in_(missing)))
+        homes.update({h.id: h for h in extra})
+    return homes, len(homes) < (await session.scalar(total) or 0)
+
+
+async def map_data(session: AsyncSession, targets: Targets, district: str | None) -> MapData:
+    """Households and located workers (bounded; homes with open alarms always included)."""
+    alarm_rows = await _open_alarm_rows(session)
     urgent: dict[str, str] = {}
     counts: dict[str, int] = {}
     for r in alarm_rows:
         urgent.setdefault(r.household_id, r.alarm_id)
         counts[r.household_id] = counts.get(r.household_id, 0) + 1
-    query = select(Household)
-    if district:
-        query = query.where(Household.district == district)
-    homes = {h.id: h for h in await session.scalars(query.order_by(Household.id).limit(LIMIT))}
-    missing = set(urgent) - set(homes)
-    if missing:
-        homes.update(
-            {
-                h.id: h
-                for h in await session.scalars(select(Household).where(Household.id.in_(missing)))
-            }
-        )
-    total_homes = await session.scalar(select(func.count()).select_from(Household)) or 0
+    homes, more_homes = await _homes(session, district, set(urgent))
     wquery = select(Worker).where(
         Worker.active.is_(True), Worker.lat.is_not(None), Worker.lon.is_not(None)
     )
@@ -109,13 +120,12 @@ async def map_data(session: AsyncSession, targets: Targets, district: str | None
                 age_s=(now - r.raised_at).total_seconds(),
                 target_s=targets.for_severity(r.severity),
                 household_id=r.household_id,
-                household_name=homes[r.household_id].name or r.household_id
-                if r.household_id in homes
-                else r.household_id,
+                household_name=(homes[r.household_id].name if r.household_id in homes else "")
+                or r.household_id,
             )
             for r in alarm_rows[:200]
         ],
-        truncated=len(homes) < total_homes or len(workers) > LIMIT,
+        truncated=more_homes or len(workers) > LIMIT,
     )
 
 

@@ -126,6 +126,7 @@ def test_map_and_candidates(console: Console) -> None:
         m = c.get(API + "/map").json()
         cand = c.get(API + "/alarms/a-fall/candidates").json()
     homes = {h["id"]: h for h in m["households"]}
+    assert not m["truncated"]
     assert homes["h1"]["open_alarms"] == 2 and homes["h1"]["alarm_id"] == "a-fall"
     workers = {w["name"]: w for w in m["workers"]}
     assert workers["Qian Off"]["on_duty"] is False and workers["Sun Far"]["busy"] is True
@@ -133,6 +134,11 @@ def test_map_and_candidates(console: Console) -> None:
     assert names == ["Li Near", "Zhao Mid"]  # off duty and busy workers are not candidates
     assert cand["candidates"][0]["offer_state"] == "pending"
     assert cand["candidates"][0]["distance_m"] < cand["candidates"][1]["distance_m"]
+    with console.client() as c:
+        east = c.get(API + "/map", params={"district": "Dongcheng"}).json()
+    # Only Dongcheng's home, plus every home with an open alarm; no worker works there.
+    assert {h["id"] for h in east["households"]} == {"h1", "h2", "h3"}
+    assert east["workers"] == [] and not east["truncated"]
 
 
 def test_reports(console: Console) -> None:
