@@ -93,10 +93,10 @@ class Dispatcher:
     async def step(self) -> bool:
         """One pass over everything due now; True when anything was done."""
         await self.sync_index()
-        worked = await self.intake()
-        worked = await self.cancel_cleared() or worked
+        worked = await self.intake()  # new tasks are offered in the same transaction
         worked = await self.run_due() or worked
         worked = await self.outbox.process(self.clock.now()) > 0 or worked
+        worked = await self.cancel_cleared() or worked
         return worked
 
     async def next_due(self) -> datetime | None:
@@ -196,6 +196,8 @@ class Dispatcher:
         kind = TaskKind.RESPONSE if cls == "response" else TaskKind.MAINTENANCE
         task = await self.lifecycle.open_or_join(session, alarm, kind, now)
         alarm.dispatch_state = "queued"
+        if task.state == TaskState.NEW and task.offer_round == 0:
+            await self.lifecycle.offer_next(session, task, now)  # no extra pass before the SMS
         logger.info("alarm %s -> task %s", alarm.alarm_id, task.number)
 
     async def cancel_cleared(self) -> bool:
