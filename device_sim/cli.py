@@ -95,9 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="play a scenario into a broker",
-        description="Play a scenario (built-in name or YAML path).",
+        description="Play one or more scenarios (built-in names or YAML paths).",
     )
-    run.add_argument("scenario", help="built-in scenario name or path to a scenario YAML")
+    run.add_argument(
+        "scenario",
+        nargs="+",
+        help="built-in scenario name or scenario YAML path; several play side by side "
+        "on one clock (speed and seed from the first)",
+    )
     run.add_argument("--duration", type=_duration, help="play only this much (e.g. 10m)")
     run.add_argument("--no-accel", action="store_true", help="no accelerometer bursts")
     run.add_argument("--datasets", help="datasets directory for episodes that replay trials")

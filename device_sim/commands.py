@@ -110,33 +110,48 @@ def _player(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Play one scenario."""
-    sc = load_scenario(find_scenario(args.scenario))
-    end = sc.end if args.duration is None else min(sc.end, sc.start + args.duration)
-    seed = sc.seed if args.seed is None else args.seed
+    """Play one scenario, or several side by side on one simulated clock."""
+    scenarios = [load_scenario(find_scenario(name)) for name in args.scenario]
+    homes = [sc.home.home_id for sc in scenarios]
+    twice = sorted({h for h in homes if homes.count(h) > 1})
+    if twice:
+        raise UsageError(f"scenario: home {', '.join(twice)} is played by two scenarios")
+    first = scenarios[0]
+    start = min(sc.start for sc in scenarios)
+    end = max(sc.end for sc in scenarios)
+    if args.duration is not None:
+        end = min(end, start + args.duration)
+    seed = first.seed if args.seed is None else args.seed
     datasets = Path(args.datasets) if args.datasets else default_datasets()
-    episodes = [e for e in sc.episodes if e.at < end]
-    sim = HomeSim(
-        sc.home,
-        start=sc.start,
-        end=end,
-        seed=seed,
-        episodes=episodes,
-        accel=sc.accel and not args.no_accel,
-        datasets_dir=datasets,
-    )
+    sims: list[Source] = []
+    faults = []
+    for sc in scenarios:
+        if sc.start >= end:
+            raise UsageError(f"--duration: scenario {sc.name} would not start before the end")
+        sims.append(
+            HomeSim(
+                sc.home,
+                start=sc.start,
+                end=min(sc.end, end),
+                seed=seed,
+                episodes=[e for e in sc.episodes if e.at < end],
+                accel=sc.accel and not args.no_accel,
+                datasets_dir=datasets,
+            )
+        )
+        faults += [f for f in sc.faults if f.at < end]
     player = _player(
         args,
-        [sim],
-        [sc.home],
-        sc.start,
+        sims,
+        [sc.home for sc in scenarios],
+        start,
         end,
-        args.speed or sc.speed,
+        args.speed or first.speed,
         args.max_rate,
-        faults=[f for f in sc.faults if f.at < end],
+        faults=faults,
         seed=seed,
     )
-    return _play(args, player, sim.truth)
+    return _play(args, player, [e for s in sims for e in s.truth])
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:

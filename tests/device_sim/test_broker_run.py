@@ -218,3 +218,40 @@ def test_sigterm_stops_cleanly_and_keeps_the_truth(
     events = [json.loads(x)["event"] for x in truth.read_text().splitlines()]
     assert "wake" in events
     assert max(rec.clocks()) < sc.end
+
+
+def test_two_scenarios_side_by_side_on_one_clock(
+    mosquitto: MosquittoServer,
+    recorder_factory: type[Recorder],
+    tmp_path: Path,
+    li_home: HomeManifest,
+    wang_home: HomeManifest,
+) -> None:
+    sos, fall = load_scenario(_builtin("sos")), load_scenario(_builtin("fall_no_movement"))
+    rec = recorder_factory(mosquitto.port)
+    truth = tmp_path / "truth.jsonl"
+    argv = [
+        "run",
+        "sos",
+        "fall_no_movement",
+        "--broker",
+        mosquitto.url,
+        "--speed",
+        "6000",
+        "--truth",
+        str(truth),
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    rec.wait_clock(fall.end)
+    clocks = rec.clocks()
+    assert clocks == sorted(clocks) and (clocks[0], clocks[-1]) == (sos.start, fall.end)
+    readings, failed = decode_all([li_home, wang_home], rec.device_messages())
+    assert failed == [] and {r.device_id.split("-")[0] for r in readings} == {"li", "wang"}
+    expected = {
+        (x["event"], x["home_id"])
+        for x in map(json.loads, truth.read_text().splitlines())
+        if x["expected_alarm"]
+    }
+    assert expected == {("sos", "home-wang"), ("fall", "home-li")}
+    assert main(["run", "sos", "sos", "--broker", mosquitto.url, "--quiet"]) == 2
