@@ -198,16 +198,18 @@ def run_kasteren(root: Path, args: argparse.Namespace, cfg: DetectorsConfig) -> 
     cands = rng.uniform(start + 2 * DAY, end - DAY, args.incidents * 4)
     home = [t for t in cands if not any(a <= t < b for a, b in away)][: args.incidents]
     times = np.sort(np.asarray(home))
-    delays = incident_delays(
-        lambda: kasteren_bank(ctx, cfg), readings, times, 2 * DAY, start
-    )
+    delays = incident_delays(lambda: kasteren_bank(ctx, cfg), readings, times, 2 * DAY, start)
     hours = np.array([ctx.hour(float(t)) for t in times])
     day = (hours >= 8) & (hours < 20)
     ceiling = cfg.inactivity.ceiling_s
     res["incidents"] = {
         "all": delays_summary(delays, ceiling),
-        "daytime_08_20": delays_summary([d for d, k in zip(delays, day, strict=True) if k], ceiling),
-        "night_20_08": delays_summary([d for d, k in zip(delays, day, strict=True) if not k], ceiling),
+        "daytime_08_20": delays_summary(
+            [d for d, k in zip(delays, day, strict=True) if k], ceiling
+        ),
+        "night_20_08": delays_summary(
+            [d for d, k in zip(delays, day, strict=True) if not k], ceiling
+        ),
     }
     return res
 

@@ -4,7 +4,8 @@ Any reading from the device proves it alive. It is offline once ``missed_heartbe
 intervals of its profile (plus ``grace_s``) pass without one, checked on ``tick``; the next
 reading ends the condition. Battery low has hysteresis (raise below ``battery_low``, clear
 above ``battery_clear``); tamper follows the device's flag; off-wrist is raised when the band
-has not been worn for ``off_wrist_s`` and ends when it is worn again.
+has not been worn for ``off_wrist_s`` and ends when it is worn again. A device that
+reports only its battery voltage has it turned into percent by its profile's curve.
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ class DeviceHealthConfig(BaseModel):
         default="device_health", title="Type", description="Detector type."
     )
     enabled: bool = Field(default=True, title="Enabled", description="Run this detector.")
-    missed_heartbeats: int = Field(
-        default=3, ge=1, title="Missed heartbeats", description="Intervals without a reading."
+    missed_heartbeats: float = Field(
+        default=1.5, ge=1, title="Missed heartbeats", description="Intervals without a reading."
     )
     grace_s: float = Field(default=60.0, ge=0, title="Grace", description="Added slack, s.")
     battery_low: float = Field(default=15.0, title="Battery low", description="Raise below, %.")
     battery_clear: float = Field(default=25.0, title="Battery clear", description="Clear above, %.")
     off_wrist_s: float = Field(
-        default=1800.0, gt=0, title="Off wrist", description="Not worn this long raises, s."
+        default=7200.0, gt=0, title="Off wrist", description="Not worn this long raises, s."
     )
 
 
@@ -53,7 +54,10 @@ class DeviceHealthDetector(Detector):
         device_id: str | None = None,
         room: str | None = None,
         heartbeat_interval_s: float = 300.0,
+        battery_curve: tuple[tuple[float, float], ...] = (),
     ) -> None:
+        """``battery_curve``: (volts, percent) points, ascending volts, for devices that
+        report only a voltage."""
         super().__init__(device_id=device_id, room=room)
         self.cfg = config or DeviceHealthConfig()
         self.timeout = heartbeat_interval_s * self.cfg.missed_heartbeats + self.cfg.grace_s
@@ -61,6 +65,7 @@ class DeviceHealthDetector(Detector):
         self.open: dict[str, bool] = {}
         self.off_since: float | None = None
         self.battery = Persistence(0.0, 0.0, math.inf)
+        self.curve = np.asarray(battery_curve, dtype=np.float64).reshape(-1, 2)
         self.tamper = Persistence(0.0, 0.0, math.inf)
 
     def feed(self, reading: Reading) -> list[Detection]:
@@ -68,6 +73,9 @@ class DeviceHealthDetector(Detector):
         out: list[Detection] = []
         if reading.kind in (ReadingKind.BATTERY, ReadingKind.TAMPER, ReadingKind.WORN):
             t, v = scalar_series(reading, self.type)
+        elif reading.kind == ReadingKind.VOLTAGE and len(self.curve):
+            t, volts = scalar_series(reading, self.type)
+            v = np.interp(volts, self.curve[:, 0], self.curve[:, 1])
         else:
             check_block(reading, self.type)
             t, v = np.array([reading.end_ts]), np.zeros(1)
@@ -79,7 +87,9 @@ class DeviceHealthDetector(Detector):
                 self._det(AlarmKind.DEVICE_OFFLINE, float(t[0]), False, "device back online")
             )
         self.last_seen = end if self.last_seen is None else max(self.last_seen, end)
-        if reading.kind == ReadingKind.BATTERY:
+        if reading.kind == ReadingKind.BATTERY or (
+            reading.kind == ReadingKind.VOLTAGE and len(self.curve)
+        ):
             for ts, on in self.battery.feed(
                 t, v < self.cfg.battery_low, v > self.cfg.battery_clear
             ):

@@ -4,7 +4,7 @@ factory that builds one home's bank from its manifest and the firmware profiles.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,6 +87,12 @@ class DetectorsConfig(BaseModel):
     )
 
 
+def _battery_curve(prof: Any) -> tuple[tuple[float, float], ...]:
+    """(volts, percent) points of a profile's battery curve, ascending volts."""
+    points = getattr(prof.spec, "battery_curve", None) or []
+    return tuple(sorted((float(v), float(p)) for v, p in points))
+
+
 def build_bank(
     home: HomeManifest, library: ProfileLibrary, config: DetectorsConfig | None = None
 ) -> DetectorBank:
@@ -123,6 +129,7 @@ def build_bank(
                     device_id=did,
                     room=room,
                     heartbeat_interval_s=prof.heartbeat_interval_s,
+                    battery_curve=_battery_curve(prof) if ReadingKind.BATTERY not in kinds else (),
                 )
             )
     if families & HOME_ACTIVITY_FAMILIES:

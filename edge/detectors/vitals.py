@@ -32,8 +32,8 @@ class VitalsConfig(BaseModel):
     hr_high_clear: float = Field(
         default=110.0, title="HR high clear", description="Clear below, bpm."
     )
-    hr_low: float = Field(default=40.0, title="HR low", description="Raise below, bpm.")
-    hr_low_clear: float = Field(default=45.0, title="HR low clear", description="Clear above, bpm.")
+    hr_low: float = Field(default=45.0, title="HR low", description="Raise below, bpm.")
+    hr_low_clear: float = Field(default=50.0, title="HR low clear", description="Clear above, bpm.")
     spo2_low: float = Field(default=90.0, title="SpO2 low", description="Raise below, %.")
     spo2_clear: float = Field(default=93.0, title="SpO2 clear", description="Clear above, %.")
     hr_hold_s: float = Field(
@@ -46,7 +46,7 @@ class VitalsConfig(BaseModel):
         default=120.0, ge=0, title="Clear hold", description="Back in range this long to clear, s."
     )
     max_gap_s: float = Field(
-        default=120.0, gt=0, title="Max gap", description="A longer silence breaks a run, s."
+        default=900.0, gt=0, title="Max gap", description="A longer silence breaks a run, s."
     )
     stale_s: float = Field(
         default=300.0,
