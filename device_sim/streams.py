@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -65,6 +65,9 @@ class BlockStream:
 
     times: list[float]
     blocks: list[npt.NDArray[np.float64]]
+    # Values every block's frame also carries: a band's frame always says whether it is worn,
+    # and an accel-only frame of a binary band would otherwise read as "not worn".
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -83,7 +86,7 @@ class DeviceStreams:
             for t, b in zip(self.accel.times, self.accel.blocks, strict=True)
             if not t0 <= t < t1
         ]
-        self.accel = BlockStream([p[0] for p in pairs], [p[1] for p in pairs])
+        self.accel = BlockStream([p[0] for p in pairs], [p[1] for p in pairs], self.accel.extra)
 
     def reports(self, t0: float, t1: float) -> list[DeviceReport]:
         """Reports with ``t0 <= ts < t1``, in time order."""
@@ -101,6 +104,9 @@ class DeviceStreams:
             ]
         if self.accel.times:
             a, b = (int(x) for x in np.searchsorted(self.accel.times, [t0, t1]))
-            rows += [(self.accel.times[i], {"accel": self.accel.blocks[i]}) for i in range(a, b)]
+            rows += [
+                (self.accel.times[i], {"accel": self.accel.blocks[i], **self.accel.extra})
+                for i in range(a, b)
+            ]
         rows.sort(key=lambda r: r[0])
         return [DeviceReport(t, self.device_id, v) for t, v in rows]

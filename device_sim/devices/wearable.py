@@ -108,6 +108,8 @@ def wearable(ctx: HomeContext, dev: PairedDevice, spec: ProfileSpec) -> DeviceSt
     blocks = BlockStream([], [])
     if ctx.accel and "accel" in kinds and spec.sample_rate_hz:
         blocks = accel_bursts(ctx, dev, spec, off)
+        if "worn" in kinds:
+            blocks.extra = {"worn": True}  # bursts are only played while the band is worn
     return DeviceStreams(dev.device_id, [s for s in streams if s.values and len(s)], blocks)
 
 
