@@ -10,8 +10,9 @@ should raise and how long after its start it may fairly arrive.
 A truth event is recalled when an active detection of its alarm kind (same device when
 the truth names one) starts within [ts - 60 s, ts + window + ``--slack``]; a detection is
 precise when it matches some truth event that way. Episodes during which the device sent
-nothing at all (its battery died earlier and the simulator never recharges it) cannot be
-seen by any detector; they are counted as ``unobservable`` and left out of recall.
+none of the readings the alarm needs (a band whose battery died earlier, a bed radar with
+nobody in bed) cannot be seen by any detector: they are counted as ``unobservable`` and
+left out of recall. Identical truth events (same time, device and alarm) count once.
 
     python bench/vitals_accuracy.py [--days 30] [--seeds 3] [--json]
 """
@@ -43,15 +44,25 @@ KINDS = (
 )
 
 
-# Alarms that need the device to report during the episode (a dead band shows nothing).
-NEEDS_READINGS = frozenset(KINDS) - {"device_offline"}
+# What a device must report during an episode for the alarm to be observable at all.
+NEEDS_READINGS: dict[str, tuple[str, ...]] = {
+    "heart_rate_high": ("heart_rate",),
+    "heart_rate_low": ("heart_rate",),
+    "spo2_low": ("spo2",),
+    "sos": ("sos",),
+    "off_wrist": ("worn",),
+    "battery_low": ("battery", "voltage"),
+}
 
 
-def observable(truth: Any, seen: dict[str, list[float]]) -> bool:
-    """Whether the truth's device sent anything during the episode."""
-    ts = seen.get(truth.device_id or "", [])
+def observable(truth: Any, seen: dict[tuple[str, str], list[float]]) -> bool:
+    """Whether the truth's device sent the readings its alarm needs during the episode."""
     end = truth.ts + max(truth.window_s, 60.0)
-    return any(truth.ts <= t <= end for t in ts)
+    return any(
+        truth.ts - 60.0 <= t <= end
+        for kind in NEEDS_READINGS[truth.expected_alarm]
+        for t in seen.get((truth.device_id or "", kind), [])
+    )
 
 
 def matches(d: Detection, truth: Any, slack: float) -> bool:
@@ -91,10 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             sim = simulate_readings(home, start=START, days=args.days, seed=seed, episodes=eps)
             dets = stream(build_bank(home, lib, cfg), sim.readings, START, START + args.days * DAY)
-            truths = [t for t in sim.truth if t.expected_alarm in KINDS]
-            seen = defaultdict(list)
+            unique = {(t.ts, t.device_id, t.expected_alarm): t for t in sim.truth}
+            truths = [t for t in unique.values() if t.expected_alarm in KINDS]
+            seen: dict[tuple[str, str], list[float]] = defaultdict(list)
             for r in sim.readings:
-                seen[r.device_id].append(r.ts)
+                seen[(r.device_id, str(r.kind))].append(r.ts)
             for t in truths:
                 if t.expected_alarm in NEEDS_READINGS and not observable(t, seen):
                     unobservable[t.expected_alarm] += 1

@@ -5,7 +5,8 @@ intervals of its profile (plus ``grace_s``) pass without one, checked on ``tick`
 reading ends the condition. Battery low has hysteresis (raise below ``battery_low``, clear
 above ``battery_clear``); tamper follows the device's flag; off-wrist is raised when the band
 has not been worn for ``off_wrist_s`` and ends when it is worn again. A device that
-reports only its battery voltage has it turned into percent by its profile's curve.
+reports its battery voltage but no percentage has it turned into percent by its profile's
+battery curve.
 """
 
 from __future__ import annotations
@@ -66,14 +67,19 @@ class DeviceHealthDetector(Detector):
         self.off_since: float | None = None
         self.battery = Persistence(0.0, 0.0, math.inf)
         self.curve = np.asarray(battery_curve, dtype=np.float64).reshape(-1, 2)
+        self.has_percent = False
         self.tamper = Persistence(0.0, 0.0, math.inf)
 
     def feed(self, reading: Reading) -> list[Detection]:
         """Note the device alive; follow battery, tamper and worn."""
         out: list[Detection] = []
+        from_volts = (
+            reading.kind == ReadingKind.VOLTAGE and len(self.curve) and not self.has_percent
+        )
         if reading.kind in (ReadingKind.BATTERY, ReadingKind.TAMPER, ReadingKind.WORN):
             t, v = scalar_series(reading, self.type)
-        elif reading.kind == ReadingKind.VOLTAGE and len(self.curve):
+            self.has_percent |= reading.kind == ReadingKind.BATTERY
+        elif from_volts:
             t, volts = scalar_series(reading, self.type)
             v = np.interp(volts, self.curve[:, 0], self.curve[:, 1])
         else:
@@ -87,9 +93,7 @@ class DeviceHealthDetector(Detector):
                 self._det(AlarmKind.DEVICE_OFFLINE, float(t[0]), False, "device back online")
             )
         self.last_seen = end if self.last_seen is None else max(self.last_seen, end)
-        if reading.kind == ReadingKind.BATTERY or (
-            reading.kind == ReadingKind.VOLTAGE and len(self.curve)
-        ):
+        if reading.kind == ReadingKind.BATTERY or from_volts:
             for ts, on in self.battery.feed(
                 t, v < self.cfg.battery_low, v > self.cfg.battery_clear
             ):
@@ -161,6 +165,7 @@ class DeviceHealthDetector(Detector):
             "off_since": self.off_since,
             "battery": self.battery.state(),
             "tamper": self.tamper.state(),
+            "has_percent": self.has_percent,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -170,3 +175,4 @@ class DeviceHealthDetector(Detector):
         self.off_since = state["off_since"]
         self.battery.restore(state["battery"])
         self.tamper.restore(state["tamper"])
+        self.has_percent = bool(state["has_percent"])

@@ -129,7 +129,7 @@ def build_bank(
                     device_id=did,
                     room=room,
                     heartbeat_interval_s=prof.heartbeat_interval_s,
-                    battery_curve=_battery_curve(prof) if ReadingKind.BATTERY not in kinds else (),
+                    battery_curve=_battery_curve(prof),
                 )
             )
     if families & HOME_ACTIVITY_FAMILIES:
