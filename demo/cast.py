@@ -30,7 +30,7 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("li", SCENARIOS / "li_fall.yaml", "falls and lies still", 80),
-    Stage("wang", SCENARIOS / "wang_stops_moving.yaml", "stops moving", 120),
+    Stage("wang", SCENARIOS / "wang_stops_moving.yaml", "stops moving", 150),
     Stage("chen", SCENARIOS / "chen_tachycardia.yaml", "heart rate climbs", 120),
     Stage("zhao", SCENARIOS / "zhao_normal.yaml", "an ordinary day", 140),
 )

@@ -289,7 +289,7 @@ class Observer:
     def notifications(self) -> list[dict[str, Any]]:
         """The cloud's notification records (recipients masked by the cloud)."""
         with httpx.Client(base_url=str(self.api.base_url), headers=self.api.headers) as api:
-            resp = api.get("/api/v1/notifications", params={"limit": 1000})
+            resp = api.get("/api/v1/notifications", params={"limit": 500})
             resp.raise_for_status()
             result: list[dict[str, Any]] = resp.json()
             return result

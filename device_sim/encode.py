@@ -23,11 +23,20 @@ class Encoder:
             for dev in home.devices:
                 self._profiles[dev.device_id] = profile(dev.profile)
         self.qos = qos
+        # Last worn state per device: a band's frame always says whether it is worn, so a
+        # report that does not mention it (a battery heartbeat, an accel burst) carries it on.
+        self._worn: dict[str, bool] = {}
 
     def encode(self, rep: DeviceReport) -> Outgoing:
         """One report as one message; EncodeError (from the profile) names the profile."""
         prof = self._profiles[rep.device_id]
-        topic, payload = prof.encode(rep.device_id, rep.values, ts=rep.ts)
+        values: Mapping[str, Any] = rep.values
+        if "worn" in prof.kinds:
+            if "worn" in values:
+                self._worn[rep.device_id] = bool(values["worn"])
+            else:
+                values = {**values, "worn": self._worn.get(rep.device_id, True)}
+        topic, payload = prof.encode(rep.device_id, values, ts=rep.ts)
         return Outgoing(rep.ts, topic, payload, self._qos(rep.values), rep.device_id)
 
     def _qos(self, values: Mapping[str, Any]) -> int:
