@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloud.dispatch.actors import SYSTEM, Actor, TransitionError
 from cloud.dispatch.clock import Clock, SystemClock
 from cloud.dispatch.config import DispatchConfig
-from cloud.dispatch.lifecycle import SYSTEM, Actor, Lifecycle, TransitionError
+from cloud.dispatch.lifecycle import Lifecycle
 from cloud.dispatch.models import (
     NOBODY_GONE,
     OPEN_STATES,
@@ -64,6 +66,7 @@ class Dispatcher:
         self.lifecycle = Lifecycle(config, self.index)
         self.wake = asyncio.Event()
         self._index_synced: datetime | None = None
+        self._bad_alarms: set[int] = set()
 
     # ---- the loop -----------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, new_alarm: asyncio.Event | None = None) -> None:
@@ -156,18 +159,43 @@ class Dispatcher:
         return "ignore"
 
     async def intake(self, batch: int = 100) -> bool:
-        """Turn new alarms into tasks (or clues); True when any were taken."""
+        """Turn new alarms into tasks (or clues); True when any were taken.
+
+        A batch that fails is retried alarm by alarm; an alarm that still fails is logged
+        and left ``new`` (retried after a restart), so it cannot stall the others.
+        """
         now = self.clock.now()
+        try:
+            return await self._intake(now, batch, None)
+        except Exception:
+            logger.exception("alarm batch failed; taking alarms one by one")
+        async with self.sessionmaker() as session:
+            ids = list(await session.scalars(self._new_alarms(batch, None, Alarm.id)))
+        for alarm_pk in ids:
+            try:
+                await self._intake(now, 1, alarm_pk)
+            except Exception:
+                logger.exception("alarm %s could not be dispatched; skipped", alarm_pk)
+                self._bad_alarms.add(alarm_pk)
+        return bool(ids)
+
+    def _new_alarms(self, batch: int, only: int | None, what: Any = Alarm) -> Select[Any]:
+        query = (
+            select(what)
+            .where(Alarm.dispatch_state == "new")
+            .order_by(Alarm.received_at, Alarm.id)
+            .limit(batch)
+        )
+        if only is not None:
+            query = query.where(Alarm.id == only)
+        elif self._bad_alarms:
+            query = query.where(Alarm.id.not_in(self._bad_alarms))
+        return query
+
+    async def _intake(self, now: datetime, batch: int, only: int | None) -> bool:
         async with self.sessionmaker() as session, session.begin():
-            alarms = list(
-                await session.scalars(
-                    select(Alarm)
-                    .where(Alarm.dispatch_state == "new")
-                    .order_by(Alarm.received_at, Alarm.id)
-                    .limit(batch)
-                    .with_for_update(skip_locked=True)
-                )
-            )
+            query = self._new_alarms(batch, only).with_for_update(skip_locked=True)
+            alarms = list(await session.scalars(query))
             with session.no_autoflush:  # inserts go out in batches (tasks flush themselves)
                 for alarm in alarms:
                     await self._take(session, alarm, now)
@@ -221,18 +249,46 @@ class Dispatcher:
 
     # ---- timers -------------------------------------------------------------------------
     async def run_due(self, batch: int = 20) -> bool:
-        """Advance tasks whose timer has come."""
+        """Advance tasks whose timer has come.
+
+        A batch that fails is retried task by task; a task that still fails is logged and
+        looked at again a minute later, so it cannot stall the others.
+        """
         now = self.clock.now()
+        try:
+            return await self._run_due(now, batch, None)
+        except Exception:
+            logger.exception("task batch failed; advancing tasks one by one")
+        async with self.sessionmaker() as session:
+            ids = list(await session.scalars(self._due_tasks(now, batch, None, Task.id)))
+        for task_id in ids:
+            try:
+                await self._run_due(now, 1, task_id)
+            except Exception:
+                logger.exception("task %s failed; retried in 60 s", task_id)
+                async with self.sessionmaker() as session, session.begin():
+                    await session.execute(
+                        update(Task)
+                        .where(Task.id == task_id)
+                        .values(next_action_at=now + timedelta(seconds=60))
+                    )
+        return bool(ids)
+
+    def _due_tasks(
+        self, now: datetime, batch: int, only: int | None, what: Any = Task
+    ) -> Select[Any]:
+        query = (
+            select(what)
+            .where(Task.state.in_(DUE_STATES), Task.next_action_at <= now)
+            .order_by(Task.next_action_at)
+            .limit(batch)
+        )
+        return query if only is None else query.where(Task.id == only)
+
+    async def _run_due(self, now: datetime, batch: int, only: int | None) -> bool:
         async with self.sessionmaker() as session, session.begin():
-            tasks = list(
-                await session.scalars(
-                    select(Task)
-                    .where(Task.state.in_(DUE_STATES), Task.next_action_at <= now)
-                    .order_by(Task.next_action_at)
-                    .limit(batch)
-                    .with_for_update(skip_locked=True)
-                )
-            )
+            query = self._due_tasks(now, batch, only).with_for_update(skip_locked=True)
+            tasks = list(await session.scalars(query))
             with session.no_autoflush:  # offers, trail and outbox rows inserted in batches
                 for task in tasks:
                     await self.lifecycle.advance(session, task, now)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from cloud.auth.deps import Role, require_roles
 from cloud.auth.models import User
 from cloud.db import SessionDep
+from cloud.dispatch.actors import Actor, TransitionError
 from cloud.dispatch.audit import verify_task
 from cloud.dispatch.engine import Dispatcher
 from cloud.dispatch.facts import open_clues
-from cloud.dispatch.lifecycle import Actor, TransitionError
 from cloud.dispatch.models import Offer, Task, TaskAlarm, TaskEvent, TaskState
 from cloud.models import Alarm, FamilyContact, Household
 from cloud.notify.models import Notification, PushSubscription

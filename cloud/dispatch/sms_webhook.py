@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from cloud.db import SessionDep
+from cloud.dispatch.actors import Actor, TransitionError
 from cloud.dispatch.engine import Dispatcher
-from cloud.dispatch.lifecycle import Actor, TransitionError
 from cloud.dispatch.replies import Command, parse_reply
 from cloud.models import FamilyContact, Worker
 from cloud.notify import texts

@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 from cloud.auth.deps import Role, require_roles
 from cloud.auth.models import User
 from cloud.db import SessionDep
+from cloud.dispatch.actors import Actor, TransitionError
 from cloud.dispatch.engine import Dispatcher
 from cloud.dispatch.facts import load_home, open_clues
-from cloud.dispatch.lifecycle import Actor, TransitionError
 from cloud.dispatch.models import OPEN_STATES, Clue, Offer, Outcome, Task
 from cloud.dispatch.selection import busy_counts
 from cloud.models import Household, Worker

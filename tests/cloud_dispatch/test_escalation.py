@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select, update
 
-from cloud.dispatch.lifecycle import Actor
+from cloud.dispatch.actors import Actor
 from cloud.dispatch.models import Offer, Task, TaskEvent
-from cloud.models import Alarm, Worker
+from cloud.models import Alarm, Household, Resident, Worker
 from cloud.notify.twilio_standin import TwilioStandin
 from tests.cloud_dispatch.conftest import (
+    City,
     Rig,
     close_rig,
     fast_config,
@@ -190,5 +193,47 @@ async def test_warnings_become_maintenance_and_hints_become_clues(
             states = sorted((a.kind, a.dispatch_state) for a in await s.scalars(select(Alarm)))
         assert states == [("battery_low", "queued"), ("off_wrist", "done"), ("test", "ignored")]
         assert not [m for m in twilio.messages if m.to.startswith("+86139")]  # family not told
+    finally:
+        await close_rig(rig)
+
+
+async def test_one_failing_task_does_not_stall_the_others(
+    sqlite_url: str, twilio: TwilioStandin, vapid: tuple[str, str]
+) -> None:
+    rig = await make_rig(sqlite_url, twilio, vapid)
+    try:
+        city = await seed_city(rig.sm, workers=4)
+        await raise_alarm(rig.sm, city, "inactivity", "high")
+        await settle(rig)
+        first = await the_task(rig)
+        real_advance = rig.dispatcher.lifecycle.advance
+
+        async def advance(session: object, task: Task, now: object) -> None:
+            if task.id == first.id:
+                raise RuntimeError("injected fault")
+            await real_advance(session, task, now)  # type: ignore[arg-type]
+
+        rig.dispatcher.lifecycle.advance = advance  # type: ignore[method-assign]
+        async with rig.sm() as s, s.begin():  # a second home with its own alarm
+            s.add(Household(id="home-2", address="2 Road", lat=31.23, lon=121.47, district="d1"))
+            await s.flush()
+            s.add(Resident(household_id="home-2", first_name="Bo"))
+        await raise_alarm(rig.sm, City(household_id="home-2"), "inactivity", "high")
+        rig.clock.advance(301)  # the first task's offer is due: its advance fails
+        await settle(rig)
+        async with rig.sm() as s:
+            tasks = {t.household_id: t for t in await s.scalars(select(Task))}
+        assert tasks["home-2"].state == "offered"
+        stuck = tasks["home-1"]
+        assert stuck.next_action_at == rig.clock.now() + timedelta(seconds=60)
+        rig.dispatcher.lifecycle.advance = real_advance  # type: ignore[method-assign]
+        rig.clock.advance(61)
+        await settle(rig)
+        async with rig.sm() as s:
+            offers = await s.scalars(select(Offer).where(Offer.task_id == first.id))
+            assert [(o.worker_id, o.state) for o in offers] == [
+                (city.workers[0], "timeout"),
+                (city.workers[1], "pending"),
+            ]
     finally:
         await close_rig(rig)

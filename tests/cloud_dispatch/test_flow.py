@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from cloud.dispatch.actors import Actor, TransitionError
 from cloud.dispatch.audit import verify_task
-from cloud.dispatch.lifecycle import Actor, TransitionError
 from cloud.dispatch.models import Clue, Offer, Task, TaskEvent
 from cloud.models import Alarm
 from cloud.notify.models import Notification

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, update
 
-from cloud.dispatch.lifecycle import Actor, quiet_until
+from cloud.dispatch.actors import Actor
+from cloud.dispatch.family import quiet_until
 from cloud.dispatch.models import Offer, Outcome, Task
 from cloud.dispatch.replies import Command, Reply, parse_reply
 from cloud.models import FamilyContact

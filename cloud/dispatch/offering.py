@@ -1,0 +1,227 @@
+"""Offering a task: the next worker(s), timeouts, escalation, the 30-minute clock.
+
+Runs inside the caller's transaction with the task row locked; audit entries and outbox
+rows are written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.dispatch import audit
+from cloud.dispatch.actors import Actor, worker_recipient
+from cloud.dispatch.config import DispatchConfig
+from cloud.dispatch.facts import Home, load_home, task_facts
+from cloud.dispatch.models import Offer, Task, TaskKind, TaskState
+from cloud.dispatch.nearest import WorkerIndex
+from cloud.dispatch.selection import Pick, pick_supervisor, pick_workers
+from cloud.models import Worker
+from cloud.notify import texts
+from cloud.notify.outbox import enqueue
+
+logger = logging.getLogger(__name__)
+
+PENDING = "pending"
+
+
+class Offering:
+    """Who is asked next, and what happens when nobody answers in time."""
+
+    def __init__(self, config: DispatchConfig, index: WorkerIndex) -> None:
+        self.config = config
+        self.index = index
+
+    async def advance(self, session: AsyncSession, task: Task, now: datetime) -> None:
+        """Handle a task whose timer is due: expire offers, offer on, or flag at risk."""
+        if task.state in (TaskState.NEW, TaskState.OFFERED):
+            pending = await self.pending_offers(session, task)
+            live = []
+            for offer in pending:
+                if offer.expires_at <= now:
+                    offer.state, offer.answered_at = "timeout", now
+                    audit.append(
+                        session,
+                        task,
+                        "offer_timeout",
+                        actor=f"worker:{offer.worker_id}",
+                        channel="system",
+                        ts=now,
+                    )
+                else:
+                    live.append(offer)
+            if live:
+                task.next_action_at = min(o.expires_at for o in live)
+                return
+            await self.offer_next(session, task, now)
+        elif task.state in (TaskState.ACCEPTED, TaskState.EN_ROUTE):
+            await self.at_risk(session, task, now)
+
+    async def offer_next(self, session: AsyncSession, task: Task, now: datetime) -> None:
+        """Offer to the next worker(s), or escalate to a supervisor; never gives up."""
+        home = await load_home(session, task.household_id)
+        if home is None:  # deleted households take their tasks with them (cascade)
+            logger.error("task %s: household %s is gone", task.number, task.household_id)
+            task.next_action_at = None
+            return
+        asked = set(await session.scalars(select(Offer.worker_id).where(Offer.task_id == task.id)))
+        timeout = self.config.timeout_for(task.severity)
+        picks: list[Pick] = []
+        if task.escalation == 0 and task.offer_round < self.config.workers_before_escalation:
+            k = self.config.parallel_for(task.severity) if task.kind == TaskKind.RESPONSE else 1
+            picks = await pick_workers(
+                session, self.index, self.config, task, home.household, k=k, exclude=asked, now=now
+            )
+        if not picks:
+            picks = await self._escalate(session, task, home, now)
+        if not picks:
+            task.next_action_at = now + timedelta(seconds=timeout)
+            audit.append(
+                session, task, "no_one_available", actor="system", channel="system", ts=now
+            )
+            logger.warning("task %s: nobody to offer to; retrying in %ss", task.number, timeout)
+            return
+        task.offer_round += 1
+        expires = now + timedelta(seconds=timeout)
+        facts_by = {p.worker.id: task_facts(task, home, p.km) for p in picks}
+        for p in picks:
+            offer = Offer(
+                task_id=task.id,
+                worker_id=p.worker.id,
+                round=task.offer_round,
+                escalation=task.escalation,
+                distance_km=p.km,
+                state=PENDING,
+                offered_at=now,
+                expires_at=expires,
+            )
+            session.add(offer)
+            audit.append(
+                session,
+                task,
+                "offered",
+                actor=f"worker:{p.worker.id}",
+                channel="system",
+                ts=now,
+                round=task.offer_round,
+                escalation=task.escalation,
+                distance_km=None if p.km is None else round(p.km, 3),
+                expires_at=expires.isoformat(),
+            )
+            body = texts.offer(facts_by[p.worker.id], p.worker.language, max(1, int(timeout // 60)))
+            await enqueue(
+                session,
+                worker_recipient(p.worker),
+                purpose="offer",
+                body=body,
+                now=now,
+                task_id=task.id,
+                payload={"task_id": task.id, "number": task.number, "url": "/app/"},
+            )
+        task.state = TaskState.OFFERED
+        task.next_action_at = expires
+
+    async def _escalate(
+        self, session: AsyncSession, task: Task, home: Home, now: datetime
+    ) -> list[Pick]:
+        """Supervisors: the district's first, then any, round and round, one at a time."""
+        for _ in range(3):
+            if task.escalation == 0:
+                task.escalation = 1
+                audit.append(
+                    session, task, "escalated", actor="system", channel="system", ts=now, level=1
+                )
+            asked_here = set(
+                await session.scalars(
+                    select(Offer.worker_id).where(
+                        Offer.task_id == task.id,
+                        # level 2 (any district) skips who level 1 asked; from 3 on, all again
+                        Offer.escalation.in_({task.escalation, 1 if task.escalation == 2 else 0}),
+                        Offer.escalation > 0,
+                    )
+                )
+            )
+            pick = await pick_supervisor(
+                session, home.household, district_only=task.escalation == 1, exclude=asked_here
+            )
+            if pick is not None:
+                return [pick]
+            task.escalation += 1
+            audit.append(
+                session,
+                task,
+                "escalated",
+                actor="system",
+                channel="system",
+                ts=now,
+                level=task.escalation,
+            )
+        return []
+
+    async def pending_offers(self, session: AsyncSession, task: Task) -> list[Offer]:
+        """The task's offers still waiting for an answer (locked)."""
+        rows = await session.scalars(
+            select(Offer).where(Offer.task_id == task.id, Offer.state == PENDING).with_for_update()
+        )
+        return list(rows)
+
+    async def withdraw_offers(
+        self, session: AsyncSession, task: Task, now: datetime, reason: str, *, notify: str | None
+    ) -> None:
+        """Close every pending offer with ``reason``; tell those asked (``notify`` text)."""
+        for offer in await self.pending_offers(session, task):
+            offer.state, offer.answered_at = reason, now
+            if notify:
+                w = await session.get(Worker, offer.worker_id)
+                if w is not None:
+                    await enqueue(
+                        session,
+                        worker_recipient(w),
+                        purpose=notify,
+                        body=texts.simple(notify, w.language, task.number),
+                        now=now,
+                        task_id=task.id,
+                        sms=notify == "cancelled",
+                        required=False,
+                    )
+
+    async def at_risk(self, session: AsyncSession, task: Task, now: datetime) -> None:
+        """Not on site in time: flag, release the assignee, offer to the next worker."""
+        task.at_risk = True
+        old = task.worker_id
+        audit.append(
+            session,
+            task,
+            "at_risk",
+            actor="system",
+            channel="system",
+            ts=now,
+            assignee=f"worker:{old}" if old else f"family:{task.family_contact_id}",
+        )
+        if old is not None:
+            w = await session.get(Worker, old)
+            if w is not None:
+                await enqueue(
+                    session,
+                    worker_recipient(w),
+                    purpose="reassigned",
+                    body=texts.simple("reassigned", w.language, task.number),
+                    now=now,
+                    task_id=task.id,
+                )
+            self.bump_capacity(Actor(f"worker:{old}", "system"), +1)
+        task.worker_id = task.family_contact_id = None
+        task.state, task.accepted_at = TaskState.OFFERED, None
+        audit.append(session, task, "redispatched", actor="system", channel="system", ts=now)
+        await self.offer_next(session, task, now)
+
+    def bump_capacity(self, actor: Actor, delta: int) -> None:
+        """Keep the index's free capacity of a worker current."""
+        if actor.kind == "worker" and actor.id is not None:
+            state = self.index.get(actor.id)
+            if state is not None:
+                self.index.upsert(replace(state, capacity_left=state.capacity_left + delta))
