@@ -1,0 +1,36 @@
+"""The fall detector on a few public-dataset trials, through the bench's streaming path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.fall_accuracy import default_config, detected, discover, run_trial
+
+
+@pytest.mark.parametrize(
+    ("dataset", "folder", "falls", "adls"),
+    [
+        (
+            "weda",
+            "weda-fall",
+            ["F01/U01_R01", "F03/U02_R02", "F06/U05_R01"],
+            ["D01/U01_R01", "D09/U21_R01"],
+        ),
+        ("sisfall", "sisfall", ["F01_SA01_R01", "F10_SA02_R03"], ["D01_SE01_R01", "D07_SA03_R02"]),
+    ],
+)
+def test_falls_caught_and_daily_life_left_alone(
+    datasets_dir: Path, dataset: str, folder: str, falls: list[str], adls: list[str]
+) -> None:
+    trials = discover(dataset, datasets_dir / folder)
+    by_name = {f"{t.activity}/{t.path.name.removesuffix('_accel.csv')}": t for t in trials}
+    by_name |= {t.path.stem: t for t in trials}
+    cfg = default_config(dataset)
+    for name in falls:
+        ok, delay = detected(run_trial(by_name[name], cfg), margin=1.0)
+        assert ok, f"{name} missed"
+        assert delay is None or delay < 8.0
+    for name in adls:
+        assert run_trial(by_name[name], cfg).alarms == [], f"{name} raised an alarm"
