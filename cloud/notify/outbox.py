@@ -3,8 +3,9 @@
 A row is claimed with ``FOR UPDATE SKIP LOCKED`` and a lease (state ``sending`` until
 ``next_attempt_at``), sent outside any transaction, then settled. A crash mid-send lets
 the lease run out and the row is sent again (at-least-once). Rate limits and outages back
-off exponentially; permanent SMS errors block the number and fall back to push; an
-expired push subscription (404/410) is deleted.
+off exponentially (capped) and are retried until they go through, with a push copy after
+``max_attempts``; permanent SMS errors block the number and fall back to push; an expired
+push subscription (404/410) is deleted.
 """
 
 from __future__ import annotations
@@ -224,19 +225,23 @@ class OutboxSender:
                     row.last_error = None
                     continue
                 row.last_error = f"{err.code}: {err}"[:500]
-                if not err.permanent and row.attempts < self.max_attempts:
-                    row.state = PENDING
-                    row.next_attempt_at = now + timedelta(
-                        seconds=self._backoff(row.attempts, err.rate_limited)
-                    )
+                if err.permanent:
+                    row.state = FAILED
+                    await self._after_failure(session, row, err, now)
                     continue
-                row.state = FAILED
-                await self._after_failure(session, row, err, now)
+                # transient: retried until it goes through (capped backoff); after
+                # max_attempts the recipient's push subscriptions get a copy meanwhile
+                row.state = PENDING
+                row.next_attempt_at = now + timedelta(
+                    seconds=self._backoff(row.attempts, err.rate_limited)
+                )
+                if row.channel == "sms" and row.attempts == self.max_attempts:
+                    await self._push_fallback(session, row, now)
 
     async def _after_failure(
         self, session: AsyncSession, row: Notification, err: DeliveryError, now: datetime
     ) -> None:
-        if row.channel == "push" and err.permanent:
+        if row.channel == "push" and err.code in ("404", "410"):
             await session.execute(
                 delete(PushSubscription).where(PushSubscription.endpoint == row.address)
             )
@@ -244,8 +249,12 @@ class OutboxSender:
             return
         if row.channel != "sms":
             return
-        if err.permanent and err.code != "config":
+        if err.code != "config":
             await block_number(session, row.address, err.code, now)
+        await self._push_fallback(session, row, now)
+
+    async def _push_fallback(self, session: AsyncSession, row: Notification, now: datetime) -> None:
+        """Queue a push copy of an SMS row to each of the recipient's subscriptions."""
         subs = await session.scalars(
             select(PushSubscription).where(PushSubscription.owner == row.recipient)
         )
@@ -266,9 +275,9 @@ class OutboxSender:
         ]
         session.add_all(fallback)
         logger.info(
-            "SMS to %s failed for good (%s); %d push fallbacks",
+            "SMS to %s not delivered (%s); %d push fallbacks",
             mask_phone(row.address),
-            err.code,
+            row.last_error,
             len(fallback),
         )
 

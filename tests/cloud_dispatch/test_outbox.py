@@ -80,6 +80,22 @@ async def test_outage_delays_but_never_loses(rig: Rig, twilio: TwilioStandin) ->
     assert len(twilio.messages) == 1
 
 
+async def test_long_outage_sends_a_push_copy_and_keeps_retrying(
+    rig: Rig, twilio: TwilioStandin, push: PushStandin
+) -> None:
+    twilio.fail(503, 20500, "Service Unavailable", times=10)
+    await subscribe(rig, push, "worker:4")
+    await queue(rig, "+8613812345678", owner="worker:4")
+    for _ in range(12):
+        await rig.dispatcher.outbox.process(rig.clock.now())
+        rig.clock.advance(400)
+    sms, push_row, copy = await rows(rig)
+    assert (sms.state, sms.attempts) == ("sent", 11)
+    assert copy.payload["fallback_for"] == sms.id and copy.state == "sent"
+    assert len(push.deliveries) == 2 and len(twilio.messages) == 1
+    assert push_row.state == "sent"
+
+
 @pytest.mark.parametrize(("code", "setup"), [("21211", "invalid"), ("21610", "unsubscribed")])
 async def test_permanent_error_blocks_number_and_falls_back_to_push(
     rig: Rig, twilio: TwilioStandin, push: PushStandin, code: str, setup: str
