@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.db import Base, UTCDateTime, utcnow
@@ -121,7 +131,7 @@ class Offer(Base):
     worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
     round: Mapped[int] = mapped_column(Integer)
     escalation: Mapped[int] = mapped_column(Integer, default=0)
-    distance_km: Mapped[float | None] = mapped_column()
+    distance_km: Mapped[float | None] = mapped_column(Float)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
