@@ -27,8 +27,12 @@ class DispatchConfig(BaseSettings):
         description="Warnings that become maintenance tasks for installers.",
     )
     hint_kinds: list[str] = Field(
-        default=[AlarmKind.OFF_WRIST, "activity_decline", "night_wandering_repeated"],
+        default=[AlarmKind.OFF_WRIST, "activity_decline"],
         description="Kinds collected as clues for the next routine visit.",
+    )
+    repeat_hints: dict[str, int] = Field(
+        default={AlarmKind.NIGHT_WANDERING: 3, AlarmKind.OFF_WRIST: 3},
+        description="Kinds that also leave a '<kind>_repeated' clue at this many in a week.",
     )
     kind_skills: dict[str, list[str]] = Field(
         default_factory=dict, description="Skills a worker needs per alarm kind."

@@ -206,6 +206,7 @@ class Dispatcher:
         if alarm.household_id is None or cls == "ignore":
             alarm.dispatch_state = "ignored"
             return
+        await self._repeat_hint(session, alarm, now)
         if cls == "hint":
             session.add(
                 Clue(
@@ -227,6 +228,34 @@ class Dispatcher:
         if task.state == TaskState.NEW and task.offer_round == 0:
             await self.lifecycle.offer_next(session, task, now)  # no extra pass before the SMS
         logger.info("alarm %s -> task %s", alarm.alarm_id, task.number)
+
+    async def _repeat_hint(self, session: AsyncSession, alarm: Alarm, now: datetime) -> None:
+        """A pattern over days (e.g. night wandering again and again) is a clue of its own."""
+        threshold = self.config.repeat_hints.get(alarm.kind)
+        if threshold is None or alarm.household_id is None:
+            return
+        kind = f"{alarm.kind}_repeated"
+        week = select(func.count()).where(
+            Alarm.household_id == alarm.household_id,
+            Alarm.kind == alarm.kind,
+            Alarm.raised_at >= now - timedelta(days=7),
+        )
+        open_clue = select(Clue.id).where(
+            Clue.household_id == alarm.household_id, Clue.kind == kind, Clue.closed_at.is_(None)
+        )
+        if (await session.scalar(week) or 0) >= threshold and (
+            await session.scalar(open_clue.limit(1))
+        ) is None:
+            session.add(
+                Clue(
+                    household_id=alarm.household_id,
+                    alarm_pk=alarm.id,
+                    kind=kind,
+                    note=f"{alarm.kind.replace('_', ' ')}: {threshold}+ times in 7 days",
+                    created_at=now,
+                )
+            )
+            await session.flush()
 
     async def cancel_cleared(self) -> bool:
         """Cancel tasks nobody has gone to whose alarms were all cleared or cancelled."""

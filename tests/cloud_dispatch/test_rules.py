@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from cloud.dispatch.actors import Actor
 from cloud.dispatch.family import quiet_until
-from cloud.dispatch.models import Offer, Outcome, Task
+from cloud.dispatch.models import Clue, Offer, Outcome, Task
 from cloud.dispatch.replies import Command, Reply, parse_reply
 from cloud.models import FamilyContact
 from cloud.notify.models import Notification
@@ -85,3 +85,16 @@ async def test_family_claim_and_quiet_hours(rig: Rig) -> None:
     assert [o.state for o in offers] == ["withdrawn"]
     await rig.dispatcher.act(task.id, son, Command.ARRIVED)
     await rig.dispatcher.act(task.id, son, Command.DONE, outcome="assisted")
+
+
+async def test_repeated_night_wandering_leaves_one_clue(rig: Rig) -> None:
+    city = await seed_city(rig.sm, workers=2)
+    for _ in range(4):
+        await raise_alarm(rig.sm, city, "night_wandering", "high", now=rig.clock.now())
+        await settle(rig)
+        rig.clock.advance(3600)
+    async with rig.sm() as s:
+        clues = [(c.kind, c.note) for c in await s.scalars(select(Clue))]
+        tasks = list(await s.scalars(select(Task)))
+    assert clues == [("night_wandering_repeated", "night wandering: 3+ times in 7 days")]
+    assert len(tasks) == 1  # each one also a response: they joined the open task
