@@ -15,6 +15,8 @@ const $ = (id) => document.getElementById(id);
 let token = localStorage.getItem("cw_token");
 let me = null;
 let timer = null;
+let locTimer = null;
+const LOCATION_EVERY_MS = 4 * 60 * 1000; // the service ignores fixes older than 15 min
 
 async function api(path, options = {}) {
   const headers = { "Content-Type": "application/json" };
@@ -55,8 +57,14 @@ function logout() {
   token = null;
   localStorage.removeItem("cw_token");
   clearInterval(timer);
+  clearInterval(locTimer);
   $("main-view").hidden = true;
   $("login-view").hidden = false;
+}
+
+function followLocation() {
+  clearInterval(locTimer);
+  if (me && me.duty_status === "on") locTimer = setInterval(shareLocation, LOCATION_EVERY_MS);
 }
 
 function renderMe() {
@@ -71,6 +79,7 @@ async function toggleDuty() {
   });
   renderMe();
   if (me.duty_status === "on") shareLocation();
+  followLocation();
 }
 
 async function sendLocation(lat, lon) {
@@ -179,6 +188,7 @@ async function start() {
   await refresh();
   clearInterval(timer);
   timer = setInterval(refresh, 5000);
+  followLocation();
 }
 
 function init() {
