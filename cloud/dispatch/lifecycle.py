@@ -256,9 +256,7 @@ class Lifecycle(Offering):
                     created_at=now,
                 )
             )
-        await notify_family(
-            session, self.config, task, "closed", now, who=str(outcome).replace("_", " ")
-        )
+        await notify_family(session, self.config, task, "closed", now, who=str(outcome))
 
     async def cancel(
         self, session: AsyncSession, task: Task, actor: Actor, now: datetime, *, reason: str

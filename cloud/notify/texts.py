@@ -29,6 +29,24 @@ OUTCOME_HELP = {
 }
 
 
+CLOSINGS: dict[str, tuple[str, str]] = {
+    "assisted": ("已协助", "the resident was assisted"),
+    "false_alarm": ("误报", "it was a false alarm"),
+    "hospital": ("已送医", "taken to hospital"),
+    "resident_away": ("住户不在家", "the resident was away"),
+    "device_fault": ("设备故障", "a device fault"),
+    "no_answer": ("无人应答", "nobody answered the door"),
+    "repaired": ("已修复", "repaired"),
+    "alarm cleared": ("警报已解除", "the alarm cleared"),
+}
+
+
+def closing(reason: str, lang: str) -> str:
+    """Why a case closed (an outcome code or a cancel reason), in ``lang``."""
+    zh, en = CLOSINGS.get(reason, (reason, reason))
+    return zh if lang == "zh" else en
+
+
 @dataclass(frozen=True, slots=True)
 class TaskFacts:
     """What a message may say about a task."""
@@ -90,8 +108,13 @@ def accepted_help(f: TaskFacts, lang: str) -> str:
 
 
 def family(purpose: str, f: TaskFacts, lang: str, *, who: str = "", may_claim: bool = False) -> str:
-    """Family messages: an alarm was raised, someone is on the way, the case is closed."""
+    """Family messages: an alarm was raised, someone is on the way, the case is closed.
+
+    For ``closed``, ``who`` is the outcome code or cancel reason (see ``closing``).
+    """
     ref = short_ref(f.number)
+    if purpose == "closed":
+        who = closing(who, lang)
     if lang == "zh":
         texts = {
             "opened": (

@@ -105,6 +105,9 @@ async def test_critical_alarm_full_lifecycle(
         assert (f"worker:{city.workers[1]}", "accepted") in purposes
         assert (f"family:{city.family[0]}", "family_on_the_way") in purposes
         assert (f"family:{city.family[0]}", "family_closed") in purposes
+        son = [m.body for m in twilio.messages if m.to == "+8613900000001"]
+        assert son[-1] == "[carewatch] Task T20261122-0001 is closed: it was a false alarm."
+        assert son[-2] == "[carewatch] worker 1 is on the way to Mei (task T20261122-0001)."
         bodies = [m.body for m in twilio.messages if m.to == worker_phone(1)]
         assert any("3 T0001" in b and "4 T0001" in b for b in bodies)
     finally:
