@@ -22,7 +22,7 @@ from cloud.dispatch.nearest import WorkerIndex
 from cloud.dispatch.selection import Pick, pick_supervisor, pick_workers
 from cloud.models import Worker
 from cloud.notify import texts
-from cloud.notify.outbox import enqueue
+from cloud.notify.outbox import Message, enqueue, enqueue_many
 
 logger = logging.getLogger(__name__)
 
@@ -87,19 +87,22 @@ class Offering:
             return
         task.offer_round += 1
         expires = now + timedelta(seconds=timeout)
-        facts_by = {p.worker.id: task_facts(task, home, p.km) for p in picks}
+        payload = {"task_id": task.id, "number": task.number, "url": "/app/"}
+        minutes = max(1, int(timeout // 60))
+        messages = []
         for p in picks:
-            offer = Offer(
-                task_id=task.id,
-                worker_id=p.worker.id,
-                round=task.offer_round,
-                escalation=task.escalation,
-                distance_km=p.km,
-                state=PENDING,
-                offered_at=now,
-                expires_at=expires,
+            session.add(
+                Offer(
+                    task_id=task.id,
+                    worker_id=p.worker.id,
+                    round=task.offer_round,
+                    escalation=task.escalation,
+                    distance_km=p.km,
+                    state=PENDING,
+                    offered_at=now,
+                    expires_at=expires,
+                )
             )
-            session.add(offer)
             audit.append(
                 session,
                 task,
@@ -112,16 +115,9 @@ class Offering:
                 distance_km=None if p.km is None else round(p.km, 3),
                 expires_at=expires.isoformat(),
             )
-            body = texts.offer(facts_by[p.worker.id], p.worker.language, max(1, int(timeout // 60)))
-            await enqueue(
-                session,
-                worker_recipient(p.worker),
-                purpose="offer",
-                body=body,
-                now=now,
-                task_id=task.id,
-                payload={"task_id": task.id, "number": task.number, "url": "/app/"},
-            )
+            body = texts.offer(task_facts(task, home, p.km), p.worker.language, minutes)
+            messages.append(Message(worker_recipient(p.worker), body, payload))
+        await enqueue_many(session, messages, purpose="offer", now=now, task_id=task.id)
         task.state = TaskState.OFFERED
         task.next_action_at = expires
 

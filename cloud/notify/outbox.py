@@ -14,7 +14,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -61,6 +61,15 @@ class Recipient:
     language: str = "zh"
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message for one recipient (queued by ``enqueue_many``)."""
+
+    recipient: Recipient
+    body: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
 async def enqueue(
     session: AsyncSession,
     recipient: Recipient,
@@ -80,35 +89,77 @@ async def enqueue(
     When no channel reaches the recipient, a ``failed`` row records it (unless not
     ``required``: a courtesy notice that only goes where it can).
     """
-    rows: list[Notification] = []
-    due = not_before or now
-    common: dict[str, Any] = {
-        "task_id": task_id,
-        "recipient": recipient.key,
-        "purpose": purpose,
-        "body": body,
-        "payload": {"title": "carewatch", "body": body, **(payload or {})},
-        "state": PENDING,
-        "next_attempt_at": due,
-        "created_at": now,
-    }
+    return await enqueue_many(
+        session,
+        [Message(recipient, body, payload or {})],
+        purpose=purpose,
+        now=now,
+        task_id=task_id,
+        sms=sms,
+        push=push,
+        not_before=not_before,
+        required=required,
+    )
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    messages: Sequence[Message],
+    *,
+    purpose: str,
+    now: datetime,
+    task_id: int | None = None,
+    sms: bool = True,
+    push: bool = True,
+    not_before: datetime | None = None,
+    required: bool = True,
+) -> list[Notification]:
+    """``enqueue`` for several recipients with two look-ups in all."""
+    phones = {m.recipient.phone for m in messages if m.recipient.phone}
+    keys = {m.recipient.key for m in messages}
     with session.no_autoflush:  # rows queued so far go out in one batch at commit
-        blocked = bool(recipient.phone) and (
-            await session.get(BlockedNumber, recipient.phone) is not None
-        )
-        if sms and recipient.phone and not blocked:
-            rows.append(Notification(channel="sms", address=recipient.phone, **common))
-        if push or blocked:
-            subs = await session.scalars(
-                select(PushSubscription).where(PushSubscription.owner == recipient.key)
+        blocked = (
+            set(
+                await session.scalars(
+                    select(BlockedNumber.phone).where(BlockedNumber.phone.in_(phones))
+                )
             )
-            rows += [Notification(channel="push", address=s.endpoint, **common) for s in subs]
-    if not rows and required:
-        rows.append(
-            Notification(
-                channel="none", address="", **{**common, "state": FAILED}, last_error="no channel"
-            )
+            if phones
+            else set()
         )
+        subs: dict[str, list[str]] = {}
+        for sub in await session.scalars(
+            select(PushSubscription).where(PushSubscription.owner.in_(keys))
+        ):
+            subs.setdefault(sub.owner, []).append(sub.endpoint)
+    rows: list[Notification] = []
+    for m in messages:
+        r = m.recipient
+        common: dict[str, Any] = {
+            "task_id": task_id,
+            "recipient": r.key,
+            "purpose": purpose,
+            "body": m.body,
+            "payload": {"title": "carewatch", "body": m.body, **m.payload},
+            "state": PENDING,
+            "next_attempt_at": not_before or now,
+            "created_at": now,
+        }
+        mine: list[Notification] = []
+        if sms and r.phone and r.phone not in blocked:
+            mine.append(Notification(channel="sms", address=r.phone, **common))
+        if push or r.phone in blocked:
+            mine += [Notification(channel="push", address=e, **common) for e in subs.get(r.key, [])]
+        if not mine and required:
+            mine.append(
+                Notification(
+                    channel="none",
+                    address="",
+                    **{**common, "state": FAILED},
+                    last_error="no channel",
+                )
+            )
+        rows += mine
     session.add_all(rows)
     return rows
 
