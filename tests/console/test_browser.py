@@ -34,7 +34,7 @@ from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 pytestmark = pytest.mark.services
 
@@ -72,12 +72,27 @@ def _until(drv: WebDriver, check: Callable[[WebDriver], object], what: str) -> o
     return WebDriverWait(drv, WAIT_S).until(check, message=f"waiting for {what}")
 
 
-def _css(drv: WebDriver, selector: str) -> list[object]:
-    return drv.find_elements(By.CSS_SELECTOR, selector)
+# Reads run as one script in the page, so a live update re-rendering the view between
+# finding an element and reading it cannot make the read fail.
+def _count(drv: WebDriver, selector: str) -> int:
+    script = "return document.querySelectorAll(arguments[0]).length;"
+    return int(drv.execute_script(script, selector))
 
 
 def _text(drv: WebDriver, selector: str) -> str:
-    return " ".join(e.text for e in drv.find_elements(By.CSS_SELECTOR, selector))
+    script = (
+        "return Array.from(document.querySelectorAll(arguments[0]),"
+        " (e) => e.innerText ?? e.textContent).join(' ');"
+    )
+    return str(drv.execute_script(script, selector))
+
+
+def _attrs(drv: WebDriver, selector: str, name: str) -> list[str]:
+    script = (
+        "return Array.from(document.querySelectorAll(arguments[0]),"
+        " (e) => e.getAttribute(arguments[1]));"
+    )
+    return [str(v) for v in drv.execute_script(script, selector, name)]
 
 
 def _shoot(drv: WebDriver, page: str, ready: Callable[[WebDriver], object]) -> None:
@@ -115,15 +130,15 @@ def _shoot(drv: WebDriver, page: str, ready: Callable[[WebDriver], object]) -> N
 
 def _sign_in(drv: WebDriver, base: str, user: str, path: str = "/console/live") -> None:
     drv.get(base + path)
-    _until(drv, lambda d: _css(d, "#login"), "the sign-in form")
+    _until(drv, lambda d: _count(d, "#login"), "the sign-in form")
     drv.find_element(By.ID, "username").send_keys(user)
     drv.find_element(By.ID, "password").send_keys(PASSWORD)
     drv.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
 
 
 def _alarm_class(drv: WebDriver, alarm_id: str) -> str:
-    items = _css(drv, f'#alarms li[data-id="{alarm_id}"]')
-    return items[0].get_attribute("class") if items else ""  # type: ignore[attr-defined]
+    found = _attrs(drv, f'#alarms li[data-id="{alarm_id}"]', "class")
+    return found[0] if found else ""
 
 
 def test_sign_in_and_live_view(driver: WebDriver, console: Console) -> None:
@@ -137,7 +152,7 @@ def test_sign_in_and_live_view(driver: WebDriver, console: Console) -> None:
     assert "supervisor" in _text(driver, "#who")
 
     def ready(d: WebDriver) -> bool:
-        return len(_css(d, "#alarms li.item")) >= 5 and len(_css(d, "#tasks li.item")) == 2
+        return _count(d, "#alarms li.item") >= 5 and _count(d, "#tasks li.item") == 2
 
     _shoot(driver, "live", ready)
 
@@ -146,7 +161,7 @@ def test_task_page_shows_timeline_and_audit(driver: WebDriver, console: Console)
     driver.get(f"{console.base_url}/console/tasks/T{DAY}-0001")
 
     def ready(d: WebDriver) -> bool:
-        return len(_css(d, "#audit tbody tr")) == 2 and bool(_css(d, "#timeline li"))
+        return _count(d, "#audit tbody tr") == 2 and bool(_count(d, "#timeline li"))
 
     _until(driver, ready, "the task page")
     assert "verified" in _text(driver, "#chain")
@@ -160,20 +175,20 @@ def test_map_draws_homes_workers_and_candidates(driver: WebDriver, console: Cons
     driver.get(f"{console.base_url}/console/map?alarm=a-fall")
 
     def ready(d: WebDriver) -> bool:
-        return len(_css(d, "#map line.cand")) == 2 and len(_css(d, "#candidates tbody tr")) == 2
+        return _count(d, "#map line.cand") == 2 and _count(d, "#candidates tbody tr") == 2
 
     _until(driver, ready, "the map")
-    assert len(_css(driver, "#map circle.home")) == 3
-    assert len(_css(driver, "#map circle.home.alarm")) == 3
-    assert len(_css(driver, "#map rect.worker")) == 4
-    assert len(_css(driver, "#map rect.worker.off")) == 1
-    assert _css(driver, '#map circle.home.selected[data-household="h1"]')
+    assert _count(driver, "#map circle.home") == 3
+    assert _count(driver, "#map circle.home.alarm") == 3
+    assert _count(driver, "#map rect.worker") == 4
+    assert _count(driver, "#map rect.worker.off") == 1
+    assert _count(driver, '#map circle.home.selected[data-household="h1"]')
     assert _text(driver, "#candidates").index("Li Near") < _text(driver, "#candidates").index(
         "Zhao Mid"
     )
     # Points are projected inside the drawing, not piled up in a corner.
-    xs = {float(c.get_attribute("cx")) for c in _css(driver, "#map circle.home")}  # type: ignore[attr-defined]
-    width = float(driver.find_element(By.ID, "map").get_dom_attribute("viewBox").split()[2])
+    xs = {float(x) for x in _attrs(driver, "#map circle.home", "cx")}
+    width = float(_attrs(driver, "#map", "viewBox")[0].split()[2])
     assert len(xs) == 3 and all(0 < x < width for x in xs)
     _shoot(driver, "map", ready)
 
@@ -182,41 +197,49 @@ def test_resident_page_charts_devices_history(driver: WebDriver, console: Consol
     driver.get(f"{console.base_url}/console/residents/{console.city.resident_id}?range=24h")
 
     def ready(d: WebDriver) -> bool:
-        paths = _css(d, '[data-chart="heart_rate"] path.series')
+        paths = _count(d, '[data-chart="heart_rate"] path.series')
         return (
             bool(paths)
-            and bool(_css(d, "#devices tbody tr"))
-            and bool(_css(d, '[data-chart="activity"] rect.bar'))
+            and bool(_count(d, "#devices tbody tr"))
+            and bool(_count(d, '[data-chart="activity"] rect.bar'))
         )
 
     _until(driver, ready, "the resident page")
-    points = driver.find_element(By.CSS_SELECTOR, '[data-chart="heart_rate"] path.series')
-    assert int(points.get_attribute("data-points")) >= 24  # 6 hours in 15-minute buckets
-    assert _css(driver, '[data-chart="spo2"] path.series')
+    points = _attrs(driver, '[data-chart="heart_rate"] path.series', "data-points")
+    assert int(points[0]) >= 24  # 6 hours in 15-minute buckets
+    assert _count(driver, '[data-chart="spo2"] path.series')
     devices = _text(driver, "#devices")
     assert "wrist-1" in devices and "15 %" in devices and "offline" in devices
     assert f"T{DAY}-0001" in _text(driver, "#alarm-history")
     assert RESIDENT_PHONE in _text(driver, "#resident-facts")  # supervisors see it
     _shoot(driver, "resident", ready)
+    Select(driver.find_element(By.ID, "range")).select_by_value("6h")
+
+    def finer(d: WebDriver) -> bool:
+        points = _attrs(d, '[data-chart="heart_rate"] path.series', "data-points")
+        return bool(points) and int(points[0]) >= 70
+
+    _until(driver, finer, "the 6-hour range in 5-minute buckets")
+    assert driver.current_url.endswith("?range=6h")
 
 
 def test_reports_page(driver: WebDriver, console: Console) -> None:
     driver.get(f"{console.base_url}/console/reports")
 
     def ready(d: WebDriver) -> bool:
-        return bool(_css(d, "#histogram rect.bar")) and bool(_css(d, "#by-model tbody tr"))
+        return bool(_count(d, "#histogram rect.bar")) and bool(_count(d, "#by-model tbody tr"))
 
     _until(driver, ready, "the reports page")
     assert _text(driver, "#share") == "55.6 %"
-    counts = [int(r.get_attribute("data-count")) for r in _css(driver, "#histogram rect.bar")]  # type: ignore[attr-defined]
+    counts = [int(n) for n in _attrs(driver, "#histogram rect.bar", "data-count")]
     assert sum(counts) == 8
-    assert _css(driver, "#histogram rect.bar.late")  # bars past the 30-minute target
+    assert _count(driver, "#histogram rect.bar.late")  # bars past the 30-minute target
     assert "wrist_fall" in _text(driver, "#by-detector") and "50.0 %" in _text(
         driver, "#by-detector"
     )
     assert "acme-radar-r2" in _text(driver, "#by-model")
     assert "gw-h2" in _text(driver, "#offline") and "wrist-3" in _text(driver, "#low-battery")
-    assert len(_css(driver, "button[data-csv]")) == 3
+    assert _count(driver, "button[data-csv]") == 3
     _shoot(driver, "reports", ready)
 
 
@@ -225,7 +248,7 @@ def test_live_view_updates_without_reload(driver: WebDriver, console: Console) -
     _until(driver, lambda d: _alarm_class(d, "a-sos"), "the live list")
     _until(
         driver,
-        lambda d: "up" in (d.find_element(By.ID, "conn").get_attribute("class") or ""),
+        lambda d: _count(d, "#conn.up"),
         "SSE",
     )
     driver.execute_script("window.__notReloaded = true;")
@@ -253,7 +276,7 @@ def test_dispatcher_masked_view_revoked_token_and_worker_refusal(
     _sign_in(
         driver, console.base_url, "dispatcher", f"/console/residents/{console.city.resident_id}"
     )
-    _until(driver, lambda d: _css(d, "#resident-facts"), "the resident page")
+    _until(driver, lambda d: _count(d, "#resident-facts"), "the resident page")
     facts = _text(driver, "#resident-facts")
     assert RESIDENT_PHONE not in facts and RESIDENT_PHONE[-4:] in facts
     # A token revoked on the server sends the console back to the sign-in page.
@@ -264,12 +287,12 @@ def test_dispatcher_masked_view_revoked_token_and_worker_refusal(
     )
     assert revoked == 204
     driver.get(f"{console.base_url}/console/reports")
-    _until(driver, lambda d: _css(d, "#login"), "the sign-in form after the token was revoked")
+    _until(driver, lambda d: _count(d, "#login"), "the sign-in form after the token was revoked")
     assert "next=%2Fconsole%2Freports" in driver.current_url
     _sign_in(driver, console.base_url, "worker")
-    _until(driver, lambda d: _css(d, "#denied"), "the refusal")
+    _until(driver, lambda d: _count(d, "#denied"), "the refusal")
     assert "worker" in _text(driver, "#denied")
-    assert driver.find_element(By.ID, "nav").get_attribute("hidden") is not None
+    assert _count(driver, "#nav[hidden]") == 1
 
 
 def test_screenshots_were_saved() -> None:

@@ -61,8 +61,14 @@ async function start() {
     document.getElementById("logout").hidden = false;
     conn.hidden = false;
     if (unsubscribe) unsubscribe();
+    let last = null;
     unsubscribe = subscribe(
-      (type, data) => { if (type === "live" && current) current.onLive(data); },
+      (type, data) => {
+        const key = JSON.stringify([data.alarms, data.tasks]);
+        if (type !== "live" || !current || key === last) return; // a reconnect repeats itself
+        last = key;
+        current.onLive(data);
+      },
       (up) => { conn.classList.toggle("up", up); conn.title = up ? "live updates on" : "reconnecting…"; },
     );
   } catch (e) {
