@@ -4,8 +4,9 @@ Candidates come from the detector itself (its trigger and features, via the ``ob
 hook, default configuration), so training sees exactly what the gateway computes. Labels:
 a candidate of a fall trial inside the fall span (+-1 s) is a fall; every candidate of a
 daily-activity trial is not; other candidates of fall trials are left out. The model is
-class-balanced logistic gradient boosting of 150 depth-2 trees on quantile bins (numpy); the alarm threshold is the one that minimizes ``missed falls + fp_cost * false alarms`` over
-trials of the training set.
+class-balanced logistic gradient boosting of 150 depth-2 trees on quantile bins (numpy);
+the alarm threshold is the one that minimizes ``missed falls + FP_COST * false alarms``
+over the trials of the training set.
 
     python bench/train_fall.py            # fit both placements, compare with shipped weights
     python bench/train_fall.py --write    # fit and write edge/detectors/data/fall_*.json
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in args.dataset or ["weda", "sisfall"]:
         model = train(dataset, DEFAULT_ROOTS[dataset])
         path = DATA_DIR / f"fall_{default_config(dataset).placement}.json"
-        text = json.dumps(model, indent=1) + "\n"
+        text = json.dumps(model, separators=(",", ":")) + "\n"
         if args.write:
             path.write_text(text, encoding="utf-8")
             print(f"{dataset}: wrote {path} (threshold {model['threshold']:.3f})")
