@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
@@ -56,6 +57,30 @@ class BaseUrlAsyncHttpClient(AsyncTwilioHttpClient):
         return await super().request(
             method, url, params, data, headers, None, timeout or self.timeout, allow_redirects
         )
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Twilio's blocking HTTP client with the API base rewritten (scripts and the demo)."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Send the request to the configured base instead of Twilio's public API."""
+        if url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API) :]
+        return super().request(method, url, params, data, headers, auth, timeout, allow_redirects)
 
 
 @dataclass(frozen=True, slots=True)

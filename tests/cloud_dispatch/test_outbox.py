@@ -10,13 +10,16 @@ import urllib.request
 import pytest
 from py_vapid import Vapid02
 from sqlalchemy import select
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
 
 from cloud.notify.models import BlockedNumber, Notification, PushSubscription
 from cloud.notify.outbox import Recipient, enqueue
 from cloud.notify.push import PushSender, generate_vapid_keys
 from cloud.notify.push_standin import PushStandin
+from cloud.notify.sms import BaseUrlHttpClient
 from cloud.notify.twilio_standin import TwilioStandin
-from tests.cloud_dispatch.conftest import Rig
+from tests.cloud_dispatch.conftest import SID, TOKEN, Rig
 
 
 async def subscribe(rig: Rig, push: PushStandin, owner: str) -> str:
@@ -161,3 +164,13 @@ async def test_push_standin_checks_vapid_and_decrypts(push: PushStandin) -> None
         assert err.value.code == 401
     assert [r[2].split(":")[0] for r in push.rejections] == ["vapid", "vapid"]
     assert "bad JWT signature" in push.rejections[0][2]
+
+
+def test_blocking_twilio_client_reaches_the_standin(twilio: TwilioStandin) -> None:
+    client = Client(SID, TOKEN, http_client=BaseUrlHttpClient(twilio.url))
+    msg = client.messages.create(to="+8613800000042", from_="+15550000001", body="你好")
+    assert msg.sid == twilio.messages[0].sid and msg.status == "queued"
+    wrong = Client(SID, "not-the-token", http_client=BaseUrlHttpClient(twilio.url))
+    with pytest.raises(TwilioRestException) as err:
+        wrong.messages.create(to="+8613800000042", from_="+15550000001", body="x")
+    assert err.value.status == 401 and err.value.code == 20003
