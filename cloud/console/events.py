@@ -4,7 +4,7 @@ One task per app watches ``app.state.alarm_wakeup`` (set by ingest when alarms a
 and, at most every ``poll_s`` otherwise, a cheap fingerprint of open alarms and tasks
 (which also moves when dispatch changes a task). When either moves it builds the live
 snapshot once and hands it to every subscriber; a slow subscriber only ever holds the
-latest snapshot.
+latest snapshot. With no console open it does no database work.
 """
 
 from __future__ import annotations
@@ -111,6 +111,10 @@ class LiveHub:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_s)
+            if not self._subscribers:  # nobody watching: forget, the next stream starts fresh
+                self.latest, self._last = None, None
+                await asyncio.sleep(self.debounce_s)
+                continue
             try:
                 await self.refresh()
             except Exception:  # one failed round must not end live updates
