@@ -13,6 +13,7 @@ Specificity: daily-activity trials with no alarm at all.
 every subject with the model that never saw it: the honest figure for unseen people.
 
     python bench/fall_accuracy.py --dataset weda [--root DIR] [--json] [--loso]
+    python bench/fall_accuracy.py              # both datasets, shipped model
 """
 
 from __future__ import annotations
@@ -276,27 +277,30 @@ def print_table(res: dict[str, Any], title: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", choices=["weda", "sisfall"], required=True)
+    ap.add_argument("--dataset", choices=["weda", "sisfall"], action="append", help="default: both")
     ap.add_argument("--root", type=Path, default=None, help="dataset folder (default: shared)")
     ap.add_argument("--json", action="store_true", help="print JSON")
     ap.add_argument("--loso", action="store_true", help="leave-one-subject-out re-training")
     ap.add_argument("--margin", type=float, default=1.0, help="slack around the fall span, s")
     ap.add_argument("--old-from", type=int, default=21, help="WEDA: first older subject number")
     args = ap.parse_args(argv)
-    root = args.root or DEFAULT_ROOTS[args.dataset]
-    trials = discover(args.dataset, root, args.old_from)
-    if not trials:
-        print(f"no {args.dataset} trials found under {root}", file=sys.stderr)
-        return 2
-    cfg = default_config(args.dataset)
-    outcomes = loso(trials, cfg) if args.loso else [run_trial(t, cfg) for t in trials]
-    res = summarize(outcomes, args.margin)
-    res["dataset"], res["root"] = args.dataset, str(root)
-    res["evaluation"] = "leave-one-subject-out" if args.loso else "shipped model"
+    results = []
+    for dataset in args.dataset or ["weda", "sisfall"]:
+        root = args.root or DEFAULT_ROOTS[dataset]
+        trials = discover(dataset, root, args.old_from)
+        if not trials:
+            print(f"no {dataset} trials found under {root}", file=sys.stderr)
+            return 2
+        cfg = default_config(dataset)
+        outcomes = loso(trials, cfg) if args.loso else [run_trial(t, cfg) for t in trials]
+        res = summarize(outcomes, args.margin)
+        res["dataset"], res["root"] = dataset, str(root)
+        res["evaluation"] = "leave-one-subject-out" if args.loso else "shipped model"
+        results.append(res)
+        if not args.json:
+            print_table(res, f"{dataset} ({res['evaluation']}) under {root}")
     if args.json:
-        print(json.dumps(res, indent=2))
-    else:
-        print_table(res, f"{args.dataset} ({res['evaluation']}) under {root}")
+        print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
     return 0
 
 
