@@ -1,0 +1,1 @@
+"""Shipped model weights of the detectors (installed as package data)."""
