@@ -104,12 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     s = args.seconds
     cases: dict[str, tuple[Callable[[], Detector], list[Reading], float]] = {
         "fall (wrist, 50 Hz)": (
-            lambda: FallDetector(device_id="dev"),
+            lambda: FallDetector(device_id="dev", sample_rate_hz=50.0),
             accel_stream(50.0, s, 1),
             50.0,
         ),
         "fall (waist, 200 Hz)": (
-            lambda: FallDetector(waist_defaults(), device_id="dev"),
+            lambda: FallDetector(waist_defaults(), device_id="dev", sample_rate_hz=200.0),
             accel_stream(200.0, s, 2),
             200.0,
         ),

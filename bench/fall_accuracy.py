@@ -173,7 +173,8 @@ def run_trial(
 ) -> Outcome:
     """Stream one trial through a fresh detector."""
     t, x, window = load(trial)
-    det = FallDetector(cfg, device_id="dev-1", model=model, observer=observer)
+    rate = 50.0 if trial.dataset == "weda" else 200.0  # the devices' nominal rates
+    det = FallDetector(cfg, device_id="dev-1", model=model, observer=observer, sample_rate_hz=rate)
     dets = []
     for r in readings(t, x, "dev-1", block_s):
         dets += det.feed(r)

@@ -1,7 +1,9 @@
 """Fall from a wrist or waist accelerometer.
 
 Pipeline, ObsPy/river style, each step on whole blocks:
-1. resample the (possibly irregular, gappy) samples onto a fixed grid (``Resampler``);
+1. spread timestamps that arrive in bursts (each sample at least ``debunch`` of the
+   device's nominal interval after the previous one), then resample the irregular, gappy
+   samples onto a fixed grid (``Resampler``);
 2. gravity by a low-pass filter whose state is carried across blocks (``sosfilt`` + ``zi``);
 3. characteristic function: acceleration magnitude (a saturated axis makes it a lower bound,
    and the time spent saturated becomes a feature);
@@ -79,6 +81,14 @@ class FallConfig(BaseModel):
     )
     rate_hz: float = Field(
         default=50.0, gt=5, le=400, title="Rate", description="Processing rate, Hz."
+    )
+    debunch: float = Field(
+        default=0.95,
+        ge=0,
+        le=1,
+        title="De-bunch",
+        description="Samples closer than this fraction of the device's nominal sample "
+        "interval are pushed apart (bursty timestamps); 0 disables.",
     )
     max_gap_s: float = Field(
         default=1.0, gt=0, title="Max gap", description="A longer gap restarts the stream, s."
@@ -254,9 +264,11 @@ class FallDetector(Detector):
         room: str | None = None,
         model: FallModel | None = None,
         observer: Callable[[float, F64, float], None] | None = None,
+        sample_rate_hz: float | None = None,
     ) -> None:
-        """``model`` overrides the weights file; ``observer(ts, features, score)`` sees every
-        scored candidate (training and benches use it)."""
+        """``sample_rate_hz`` is the device's nominal rate (its profile's), which bursty
+        timestamps are spread by; ``model`` overrides the weights file;
+        ``observer(ts, features, score)`` sees every scored candidate (training, benches)."""
         super().__init__(device_id=device_id, room=room)
         self.cfg = config or FallConfig()
         self.model = model or load_model(model_path(self.cfg))
@@ -271,7 +283,10 @@ class FallDetector(Detector):
         )
         self.max_event = max(1, round(self.cfg.max_event_s * self.fs))
         self.merge = round(self.cfg.merge_s * self.fs)
-        self.resampler = Resampler(self.fs, self.cfg.max_gap_s)
+        rate = sample_rate_hz or 0.0
+        self.resampler = Resampler(
+            self.fs, self.cfg.max_gap_s, self.cfg.debunch / rate if rate > 0 else 0.0
+        )
         self._reset_stream()
         self.last_alarm_t = -math.inf
         self.open_falls: list[float] = []

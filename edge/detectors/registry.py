@@ -115,7 +115,11 @@ def build_bank(
         if prof.family in ("wearable", "fall_pendant") and ReadingKind.ACCEL in kinds:
             fall_cfg = cfg.fall_wrist if prof.family == "wearable" else cfg.fall_waist
             if fall_cfg.enabled:
-                dets.append(FallDetector(fall_cfg, device_id=did, room=room))
+                dets.append(
+                    FallDetector(
+                        fall_cfg, device_id=did, room=room, sample_rate_hz=prof.sample_rate_hz
+                    )
+                )
         if cfg.vitals.enabled and kinds & {ReadingKind.HEART_RATE, ReadingKind.SPO2}:
             dets.append(VitalsDetector(cfg.vitals, device_id=did, room=room))
         if cfg.sos.enabled and ReadingKind.SOS in kinds:

@@ -132,13 +132,18 @@ class Resampler:
     """Linear resampling of irregular samples onto a fixed grid, chunk-invariant.
 
     Grid points are ``t0 + k / rate`` with an integer ``k``, so the grid does not depend on
-    how the samples were split into blocks. Out-of-order and repeated timestamps are
-    dropped; a gap longer than ``max_gap_s`` restarts the grid at the next sample.
+    how the samples were split into blocks. With ``spacing_s``, timestamps that arrive in
+    bursts are first spread: sample ``j`` is moved to ``max(t_j, t'_{j-1} + spacing_s)``
+    (a running maximum over the global sample count, so chunk-invariant). Out-of-order and
+    repeated timestamps are dropped; a gap longer than ``max_gap_s`` restarts the grid.
     """
 
-    def __init__(self, rate_hz: float, max_gap_s: float) -> None:
+    def __init__(self, rate_hz: float, max_gap_s: float, spacing_s: float = 0.0) -> None:
         self.rate_hz = rate_hz
         self.max_gap_s = max_gap_s
+        self.spacing_s = spacing_s
+        self.n_seen = 0
+        self.lead = -math.inf
         self.t0: float | None = None
         self.k = 0
         self.last_t = -math.inf
@@ -146,6 +151,12 @@ class Resampler:
 
     def feed(self, t: F64, x: F64) -> list[tuple[F64, F64, bool]]:
         """Resample a block; returns segments (grid times, values, restarted)."""
+        if self.spacing_s > 0 and len(t):
+            # samples delivered in bursts: push each at least spacing_s after the previous
+            j = self.n_seen + np.arange(len(t), dtype=np.float64)
+            lead = np.maximum.accumulate(np.concatenate(([self.lead], t - j * self.spacing_s)))
+            self.lead, self.n_seen = float(lead[-1]), self.n_seen + len(t)
+            t = lead[1:] + j * self.spacing_s
         keep = t > np.maximum.accumulate(np.concatenate(([self.last_t], t)))[:-1]
         t, x = t[keep], x[keep]
         if len(t) == 0:
@@ -177,6 +188,8 @@ class Resampler:
     def state(self) -> dict[str, Any]:
         """JSON state."""
         return {
+            "n_seen": self.n_seen,
+            "lead": finite_or_none(self.lead),
             "t0": self.t0,
             "k": self.k,
             "last_t": finite_or_none(self.last_t),
@@ -185,6 +198,7 @@ class Resampler:
 
     def restore(self, state: dict[str, Any]) -> None:
         """Resume from ``state()``."""
+        self.n_seen, self.lead = int(state["n_seen"]), none_to(state["lead"], -math.inf)
         self.t0, self.k = state["t0"], int(state["k"])
         self.last_t = none_to(state["last_t"], -math.inf)
         self.last_x = [float(v) for v in state["last_x"]]

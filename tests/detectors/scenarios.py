@@ -363,7 +363,7 @@ def home_scenario(seed: int) -> list[Item]:
 
 
 SCENARIOS: dict[str, tuple[Callable[[], Detector], Callable[[int], list[Item]]]] = {
-    "fall": (lambda: FallDetector(device_id="band-1"), fall_scenario),
+    "fall": (lambda: FallDetector(device_id="band-1", sample_rate_hz=50.0), fall_scenario),
     "radar_fall": (lambda: RadarFallDetector(device_id="radar-1"), radar_scenario),
     "sos": (lambda: SosDetector(device_id="btn-1"), sos_scenario),
     "vitals": (lambda: VitalsDetector(device_id="band-1"), vitals_scenario),
