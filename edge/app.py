@@ -97,7 +97,7 @@ class Gateway:
             detections=asyncio.Queue(q.detections),
             records=asyncio.Queue(q.records),
         )
-        sim = SimClock(hold_s=config.clock.sim_hold_s) if config.clock.source == "sim" else None
+        sim = SimClock(tick_s=config.clock.tick_s) if config.clock.source == "sim" else None
         heartbeats = {
             d.device_id: float(self.router.profiles[d.profile].heartbeat_interval_s)
             for d in self.home.devices
@@ -176,7 +176,6 @@ class Gateway:
             "detect": self.stages.detect(),
             "alarms": self.stages.alarm_stage(),
             "outbox": self.stages.outbox_writer(),
-            "ticker": self.stages.ticker(),
             "housekeeping": self._housekeeping(),
             "acks": self.ingest.acknowledge(self.queues.join, every_s=ACK_EVERY_S),
         }
@@ -193,6 +192,8 @@ class Gateway:
             )
             jobs["uplink"] = self.uplink.run()
             jobs["heartbeat"] = self._heartbeat(client)
+        if self.stages.sim_clock is None:
+            jobs["ticker"] = self.stages.ticker()
         interval = watchdog_interval_s()
         if interval is not None:
             jobs["watchdog"] = self._watchdog(interval)
@@ -313,6 +314,7 @@ class Gateway:
             "detections": c.detections,
             "envelopes": c.envelopes,
             "ticks": c.ticks,
+            "telemetry_late": self.stages.telemetry.late,
             "stage_errors": dict(c.stage_errors),
             "broker_connects": self.ingest.connects,
             "open_alarms": self.alarms.open_count,

@@ -1,9 +1,21 @@
-"""Time for timers: the wall clock, or the simulator's clock topic."""
+"""Simulated time from the simulator's clock topic, cut into ticks on a fixed grid.
+
+Each clock message moves simulated time forward; the gateway fires its timers at every
+grid point crossed (every ``tick_s`` simulated seconds), in order with the device messages
+around it. The ticks depend only on the simulated times, never on wall time, so a scenario
+raises the same timer alarms at any speed.
+"""
 
 from __future__ import annotations
 
 import json
-import time
+import logging
+import math
+
+MAX_TICKS_PER_STEP = 3600  # a larger jump (start, skip ahead) fires one tick at the new time
+RESET_S = 3600.0  # a clock this far back is a new simulation: follow it
+
+log = logging.getLogger(__name__)
 
 
 class ClockError(ValueError):
@@ -11,44 +23,30 @@ class ClockError(ValueError):
 
 
 class SimClock:
-    """Simulated time, extrapolated between the simulator's clock messages.
+    """The simulator's time; goes back only when a new simulation starts (``RESET_S``)."""
 
-    Time never goes backwards, and stops advancing ``hold_s`` wall seconds after the last
-    message (a paused or finished simulator does not let timers run away).
-    """
+    def __init__(self, *, tick_s: float = 1.0) -> None:
+        self.tick_s = tick_s
+        self.now: float | None = None
 
-    def __init__(self, *, hold_s: float = 5.0) -> None:
-        self.hold_s = hold_s
-        self._ts: float | None = None
-        self._speed = 1.0
-        self._at = 0.0
-        self._last = 0.0
-
-    @property
-    def started(self) -> bool:
-        """True once a clock message arrived."""
-        return self._ts is not None
-
-    @property
-    def speed(self) -> float:
-        """Simulated seconds per wall second."""
-        return self._speed
-
-    def update(self, payload: bytes, *, topic: str) -> None:
-        """Take a clock message."""
+    def advance(self, payload: bytes, *, topic: str) -> list[float]:
+        """Take a clock message; return the tick times it crosses (oldest first)."""
         try:
-            data = json.loads(payload)
-            ts, speed = float(data["ts"]), float(data.get("speed", 1.0))
+            ts = float(json.loads(payload)["ts"])
         except (ValueError, KeyError, TypeError) as exc:
             raise ClockError(f"topic {topic}: clock payload {payload[:80]!r}: {exc}") from exc
-        if not (speed > 0 and ts > 0):
-            raise ClockError(f"topic {topic}: clock ts and speed must be positive")
-        self._ts, self._speed, self._at = ts, speed, time.monotonic()
-
-    def now(self) -> float | None:
-        """Current simulated time, or None before the first clock message."""
-        if self._ts is None:
-            return None
-        elapsed = min(time.monotonic() - self._at, self.hold_s)
-        self._last = max(self._last, self._ts + elapsed * self._speed)
-        return self._last
+        if not math.isfinite(ts) or ts <= 0:
+            raise ClockError(f"topic {topic}: clock ts must be a positive epoch time, got {ts}")
+        if self.now is not None and ts < self.now - RESET_S:
+            log.warning("simulator clock went back from %.0f to %.0f: following it", self.now, ts)
+            self.now = None
+        previous, self.now = self.now, ts if self.now is None else max(self.now, ts)
+        if previous is None:
+            return [ts]
+        first = math.floor(previous / self.tick_s) + 1
+        last = math.floor(self.now / self.tick_s)
+        if last < first:
+            return []
+        if last - first >= MAX_TICKS_PER_STEP:
+            return [self.now]
+        return [k * self.tick_s for k in range(first, last + 1)]

@@ -119,12 +119,6 @@ class ClockConfig(_Section):
         title="Tick",
         description="Timer period in clock seconds (simulated seconds under `sim`).",
     )
-    sim_hold_s: float = Field(
-        default=5.0,
-        gt=0,
-        title="Sim hold",
-        description="Stop advancing sim time after this many wall seconds without a clock message.",
-    )
 
 
 class AlarmsConfig(_Section):

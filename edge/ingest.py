@@ -111,7 +111,12 @@ class Ingest:
                             continue
                         self.received += 1
                         await self.out.put(
-                            RawMessage(msg.topic.value, payload_bytes(msg.payload), time.time())
+                            RawMessage(
+                                msg.topic.value,
+                                payload_bytes(msg.payload),
+                                time.time(),
+                                retained=msg.retain,
+                            )
                         )
                         if msg.qos > 0:
                             self._unacked.append((msg.mid, msg.qos))

@@ -14,6 +14,7 @@ class RawMessage:
     topic: str
     payload: bytes
     received_at: float  # wall clock, epoch seconds
+    retained: bool = False  # a stored message the broker replays on subscribe
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,31 +129,40 @@ class Stages:
     # -- decode -------------------------------------------------------------------------
 
     async def decode(self) -> None:
-        """raw → readings: route by topic, decode, quarantine what does not fit."""
+        """raw → readings: route by topic, decode, quarantine what does not fit; clock
+        messages become ticks, in order with the readings around them."""
         while True:
             msg = await self.q.raw.get()
             try:
-                readings = self.decode_one(msg)
+                items = self.decode_one(msg)
             except Exception:
                 self._error("decode")
                 log.exception("decode stage failed topic=%s", msg.topic)
-                readings = []
-            if readings:
-                await self.q.readings.put(readings)
+                items = []
+            for item in items:
+                await self.q.readings.put(item)
             self.q.raw.task_done()
 
-    def decode_one(self, msg: RawMessage) -> list[Reading]:
-        """Readings of one message ([] when it went to quarantine or was a clock message)."""
+    def decode_one(self, msg: RawMessage) -> list[list[Reading] | Tick]:
+        """What one message puts on the readings queue: its readings, or clock ticks."""
         self.counters.messages += 1
         if msg.topic == CLOCK_TOPIC:
-            if self.sim_clock is not None:
-                try:
-                    self.sim_clock.update(msg.payload, topic=msg.topic)
-                except ClockError as exc:
-                    self._quarantine(
-                        Quarantined(msg.received_at, msg.topic, None, str(exc), msg.payload)
-                    )
+            return list(self._clock_ticks(msg))
+        readings = self._decode_readings(msg)
+        return [readings] if readings else []
+
+    def _clock_ticks(self, msg: RawMessage) -> list[Tick]:
+        if self.sim_clock is None or msg.retained:  # a stale time from an earlier run
             return []
+        try:
+            times = self.sim_clock.advance(msg.payload, topic=msg.topic)
+        except ClockError as exc:
+            self._quarantine(Quarantined(msg.received_at, msg.topic, None, str(exc), msg.payload))
+            return []
+        self.counters.ticks += len(times)
+        return [Tick(t) for t in times]
+
+    def _decode_readings(self, msg: RawMessage) -> list[Reading]:
         route = self.router.route(msg.topic)
         if route is None:
             device_id = self.router.device_id_guess(msg.topic)
@@ -265,8 +274,11 @@ class Stages:
             return
 
     async def flush_records(self) -> None:
-        """Write whatever is still queued for the outbox (shutdown)."""
+        """Write whatever is still queued for the outbox, and the open minutes (shutdown)."""
         batch: list[Record] = []
+        telemetry = self.telemetry.flush(float("-inf"), force=True)
+        if telemetry is not None:
+            batch.append(telemetry)
         while not self.q.records.empty():
             batch.append(self.q.records.get_nowait())
         if batch:
@@ -274,22 +286,12 @@ class Stages:
 
     # -- ticker -------------------------------------------------------------------------
 
-    def now(self) -> float | None:
-        """Timer time: the simulator's clock when following it, else the wall clock."""
-        if self.sim_clock is not None:
-            return self.sim_clock.now()
-        return time.time()
-
     async def ticker(self) -> None:
-        """A Tick into the readings queue every tick (skipped and counted when full)."""
+        """Wall-clock timers: a Tick every ``tick_s`` (skipped and counted when full)."""
         while True:
-            speed = self.sim_clock.speed if self.sim_clock is not None else 1.0
-            await asyncio.sleep(max(0.005, self.tick_s / speed))
-            now = self.now()
-            if now is None:
-                continue
+            await asyncio.sleep(self.tick_s)
             try:
-                self.q.readings.put_nowait(Tick(now))
+                self.q.readings.put_nowait(Tick(time.time()))
                 self.counters.ticks += 1
             except asyncio.QueueFull:
                 self.counters.ticks_skipped += 1

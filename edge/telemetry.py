@@ -41,7 +41,7 @@ class _Agg:
 class TelemetryAggregator:
     """Accumulates readings per (minute, device, metric); closes minutes as event time passes."""
 
-    def __init__(self, home: HomeManifest, *, lateness_s: float = 5.0) -> None:
+    def __init__(self, home: HomeManifest, *, lateness_s: float = 30.0) -> None:
         self.home = home
         self.lateness_s = lateness_s
         self._rooms = {d.device_id: d.room for d in home.devices}
