@@ -191,13 +191,8 @@ class QueuesConfig(_Section):
         default=1000,
         ge=10,
         title="records",
-        description="alarms→outbox; full: alarms wait (never dropped); quarantine rows dropped.",
-    )
-    telemetry: int = Field(
-        default=120,
-        ge=1,
-        title="telemetry",
-        description="aggregates→outbox; full: the batch is dropped and counted.",
+        description="→outbox; full: alarms and updates wait (never dropped), telemetry "
+        "batches and quarantine rows are dropped and counted.",
     )
 
 

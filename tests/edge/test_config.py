@@ -90,3 +90,9 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             main([cmd, "--help"])
         assert exc.value.code == 0
         assert "usage: carewatch-gateway" in capsys.readouterr().out
+
+
+def test_docs_config_reference_is_generated_from_the_model() -> None:
+    from edge.configdoc import reference_markdown
+
+    assert reference_markdown() in (REPO / "docs" / "gateway.md").read_text()
