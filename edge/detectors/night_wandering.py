@@ -1,7 +1,8 @@
 """Night-time wandering: the resident goes out in the night, or walks about for long.
 
-Walking about: after a silence of ``slept_s`` (the resident had settled), activity in two
-rooms or more through the night hours for ``wander_s`` with no silence over ``pause_s``
+Walking about: after a silence of ``slept_s`` (the resident had settled), activity in
+``min_rooms`` rooms or more through the night hours for ``wander_s`` with no silence over
+``pause_s``
 (a trip to the toilet is a few minutes), at least ``margin_s`` away from bedtime and wake
 time; it ends after such a silence.
 
@@ -57,7 +58,10 @@ class NightWanderingConfig(BaseModel):
         description="Walking about at night this long without a pause raises, s.",
     )
     pause_s: float = Field(
-        default=600.0, gt=0, title="Pause", description="A silence this long ends a walk, s."
+        default=1200.0, gt=0, title="Pause", description="A silence this long ends a walk, s."
+    )
+    min_rooms: int = Field(
+        default=3, ge=1, title="Rooms", description="Walking about must cover this many rooms."
     )
     margin_s: float = Field(
         default=3600.0,
@@ -159,7 +163,7 @@ class NightWanderingDetector(Detector):
                 & self.home.asleep(seg - self.cfg.margin_s)
                 & self.home.asleep(seg + self.cfg.margin_s)
             )
-            if len(rooms) >= 2 and len(hit):
+            if len(rooms) >= self.cfg.min_rooms and len(hit):
                 self.open, self.how = float(seg[hit[0]]), "restless"
                 out.append(self._det(self.open, active=True))
         if len(breaks):

@@ -324,10 +324,11 @@ def home_scenario(seed: int) -> list[Item]:
             dev = "pir-bath" if rng.uniform() < 0.2 else "pir-kitchen"
             events.append((t, dev, ReadingKind.MOTION, 1.0))
             t += rng.exponential(900) + 30
-        if day == 5:  # restless at night: kitchen and bedroom for half an hour
+        if day == 5:  # restless at night: three rooms for half an hour
             walk = base + DAY + 3 * 3600 + np.arange(0.0, 1800.0, 120.0)
-            events += [(t, "pir-kitchen", ReadingKind.MOTION, 1.0) for t in walk[::2]]
-            events += [(t, "pir-bed", ReadingKind.MOTION, 1.0) for t in walk[1::2]]
+            events += [(t, "pir-kitchen", ReadingKind.MOTION, 1.0) for t in walk[::3]]
+            events += [(t, "pir-bed", ReadingKind.MOTION, 1.0) for t in walk[1::3]]
+            events += [(t, "pir-bath", ReadingKind.MOTION, 1.0) for t in walk[2::3]]
         if day == 4:
             events += [(base + 13 * 3600 + 5, "door-front", ReadingKind.DOOR_OPEN, 1.0)]
             events += [(base + 17 * 3600, "door-front", ReadingKind.DOOR_OPEN, 1.0)]
