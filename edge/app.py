@@ -53,6 +53,7 @@ STATE_FILE = "detectors.json"
 BankFactory = Callable[[HomeManifest, ProfileLibrary, GatewayConfig], DetectorBank]
 DRAIN_S = 5.0
 ACK_EVERY_S = 0.05
+STALL_S = 120.0
 
 
 def default_bank(
@@ -255,8 +256,18 @@ class Gateway:
             await asyncio.sleep(self.config.cloud.heartbeat_s)
 
     async def _watchdog(self, interval: float) -> None:
+        """Ping systemd while the pipeline moves; a stage stuck with a full queue in front of
+        it for STALL_S stops the pings, and systemd restarts the gateway."""
+        seen, stuck_since = -1, time.monotonic()
         while True:
-            notify("WATCHDOG=1")
+            moved = self.stages.counters.messages != seen or not self.queues.raw.full()
+            seen = self.stages.counters.messages
+            if moved:
+                stuck_since = time.monotonic()
+            if time.monotonic() - stuck_since < STALL_S:
+                notify("WATCHDOG=1")
+            else:
+                log.error("pipeline stalled for %.0fs: %s", STALL_S, self.queues.depths())
             await asyncio.sleep(interval)
 
     # -- state and health ---------------------------------------------------------------
@@ -307,16 +318,25 @@ class Gateway:
     def status(self) -> dict[str, Any]:
         """Counters for logs, benches and tests."""
         c = self.stages.counters
+        a = self.alarms.stats
         return {
             "messages": c.messages,
             "readings": c.readings,
             "quarantined": c.quarantined,
+            "quarantine_dropped": c.quarantine_dropped,
+            "telemetry_dropped": c.telemetry_dropped,
+            "telemetry_late": self.stages.telemetry.late,
             "detections": c.detections,
             "envelopes": c.envelopes,
             "ticks": c.ticks,
-            "telemetry_late": self.stages.telemetry.late,
+            "ticks_skipped": c.ticks_skipped,
             "stage_errors": dict(c.stage_errors),
             "broker_connects": self.ingest.connects,
+            "broker_received": self.ingest.received,
+            "broker_acked": self.ingest.acked,
+            "alarms_raised": dict(a.by_kind),
+            "alarms_deduplicated": a.deduplicated,
+            "alarms_suppressed": a.suppressed,
             "open_alarms": self.alarms.open_count,
             "backlog": self.outbox.backlog(),
             "delivered": self.uplink.delivered if self.uplink else 0,

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -237,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, UnknownProfileError) as exc:
         print(f"carewatch-gateway {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (OSError, sqlite3.Error) as exc:
+        print(f"carewatch-gateway {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     except KeyboardInterrupt:
         return EXIT_FAIL
     return code

@@ -225,11 +225,6 @@ class Outbox:
             (name, by),
         )
 
-    def count_dropped(self, name: str, by: int) -> None:
-        """Add to a persistent counter (telemetry batches dropped, …)."""
-        with self._tx():
-            self._bump(name, by)
-
     # -- delivery -----------------------------------------------------------------------
 
     def pending_alarms(self, limit: int) -> list[Pending]:

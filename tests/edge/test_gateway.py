@@ -172,3 +172,34 @@ async def test_bad_credential_is_not_retried_fast(
     assert gw.uplink is not None and gw.uplink.failures == 1
     assert gw.outbox.backlog()["alarms"] == 1 and rx.alarms == {}
     await stop(gw, task)
+
+
+async def test_systemd_ready_and_watchdog(
+    mosquitto: MosquittoServer,
+    home_file: Path,
+    tmp_path: Path,
+    credential: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify"))
+    sock.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    monkeypatch.setenv("WATCHDOG_USEC", "100000")
+    gw = make_gateway(home_file, tmp_path / "data", mosquitto, None, credential)
+    task = await start(gw)
+    got: list[bytes] = []
+
+    def pings() -> bool:
+        while True:
+            try:
+                got.append(sock.recv(200))
+            except BlockingIOError:
+                return got.count(b"WATCHDOG=1") >= 3
+
+    await wait_until(pings, what="watchdog pings")
+    assert got[0].startswith(b"READY=1")
+    await stop(gw, task)
+    sock.close()
