@@ -1,8 +1,9 @@
-"""Vital-sign, device-health and SOS detectors: precision and recall on simulated months.
+"""Vital-sign, device-health, SOS and fall alarms: precision and recall on simulated months.
 
 For each built-in home of ``device_sim`` (or ``--home FILE``), ``--days`` of normal life
 with random injected episodes (the simulator's mix: tachycardia, bradycardia, SpO2 low,
-SOS, device offline, battery dying, band off the wrist, ...) go through the home's
+SOS, device offline, battery dying, band off the wrist, falls with the wearable's accel
+replayed from the public datasets, ...) go through the home's
 ``DetectorBank`` exactly as on the gateway (``build_bank``, default configuration, a tick
 every simulated minute). The simulator's ground truth says which alarm each episode
 should raise and how long after its start it may fairly arrive.
@@ -29,11 +30,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.fall_accuracy import DEFAULT_ROOTS  # noqa: E402
 from bench.inactivity_accuracy import DAY, HOMES_DIR, START, stream  # noqa: E402
 from edge.detectors import Detection, DetectorsConfig, build_bank  # noqa: E402
 from protocol import load_home  # noqa: E402
 
+DATASETS = DEFAULT_ROOTS["weda"].parent
 KINDS = (
+    "fall",
     "heart_rate_high",
     "heart_rate_low",
     "spo2_low",
@@ -46,6 +50,7 @@ KINDS = (
 
 # What a device must report during an episode for the alarm to be observable at all.
 NEEDS_READINGS: dict[str, tuple[str, ...]] = {
+    "fall": ("accel",),
     "heart_rate_high": ("heart_rate",),
     "heart_rate_low": ("heart_rate",),
     "spo2_low": ("spo2",),
@@ -100,7 +105,15 @@ def main(argv: list[str] | None = None) -> int:
             eps = random_episodes(
                 home, start=START, days=args.days, seed=seed, per_day=args.per_day
             )
-            sim = simulate_readings(home, start=START, days=args.days, seed=seed, episodes=eps)
+            sim = simulate_readings(
+                home,
+                start=START,
+                days=args.days,
+                seed=seed,
+                episodes=eps,
+                accel=True,
+                datasets_dir=DATASETS if DATASETS.exists() else None,
+            )
             dets = stream(build_bank(home, lib, cfg), sim.readings, START, START + args.days * DAY)
             unique = {(t.ts, t.device_id, t.expected_alarm): t for t in sim.truth}
             truths = [t for t in unique.values() if t.expected_alarm in KINDS]
