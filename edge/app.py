@@ -308,7 +308,8 @@ class Gateway:
             broker_connected=self.ingest.connected,
             queue_depths=self.queues.depths(),
             outbox_pending=sum(self.outbox.backlog().values()),
-            quarantine_count=self.outbox.counter("quarantine_total"),
+            quarantine_count=self.outbox.counter("quarantine_total")
+            + self.stages.counters.quarantine_dropped,
             disk_free_mb=disk_free_mb(self.data_dir),
             cpu_temp_c=cpu_temp_c(),
             devices_online=self.board.online(time.time()),

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ACTIVITY_KINDS = frozenset({ReadingKind.MOTION, ReadingKind.PRESENCE, ReadingKind.DOOR_OPEN})
 WRITE_BATCH = 256
+QUARANTINE_EVERY_S = 10.0  # at most one quarantine row per topic this often (SD-card writes)
 ACTIVITY_EVERY_S = 1.0  # the alarm manager needs "someone moved", not every PIR event
 
 
@@ -107,6 +108,7 @@ class Stages:
         self.on_commit = on_commit
         self.counters = Counters()
         self._activity_sent = float("-inf")
+        self._quarantine_last: dict[str, float] = {}
 
     def _error(self, stage: str) -> None:
         errors = self.counters.stage_errors
@@ -114,6 +116,13 @@ class Stages:
 
     def _quarantine(self, item: Quarantined) -> None:
         self.counters.quarantined += 1
+        last = self._quarantine_last.get(item.topic)
+        if last is not None and item.received_at - last < QUARANTINE_EVERY_S:
+            self.counters.quarantine_dropped += 1  # a chattering bad device: count, don't write
+            return
+        if len(self._quarantine_last) > 10_000:
+            self._quarantine_last.clear()
+        self._quarantine_last[item.topic] = item.received_at
         log.warning(
             "quarantined topic=%s device=%s reason=%s payload=%r",
             item.topic,

@@ -203,3 +203,17 @@ async def test_systemd_ready_and_watchdog(
     assert got[0].startswith(b"READY=1")
     await stop(gw, task)
     sock.close()
+
+
+async def test_a_chattering_bad_device_is_counted_not_written_each_time(
+    mosquitto: MosquittoServer, home_file: Path, tmp_path: Path, credential: str
+) -> None:
+    gw = make_gateway(home_file, tmp_path / "data", mosquitto, None, credential)
+    task = await start(gw)
+    await publish(mosquitto.port, [("zigbee2mqtt/pir_kitchen", b"\xff garbage")] * 50)
+    await publish(mosquitto.port, [sos_press(T0)])
+    await wait_until(lambda: gw.outbox.backlog()["alarms"] >= 1, what="the SOS after the garbage")
+    assert gw.heartbeat().quarantine_count == 50
+    rows = [q for q in gw.outbox.report()["quarantine"] if q["topic"] == "zigbee2mqtt/pir_kitchen"]
+    assert len(rows) == 1
+    await stop(gw, task)
