@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -108,6 +109,9 @@ async def test_broker_restart_is_survived(
     await publish(mosquitto.port, [sos_press(T0)])
     await wait_until(lambda: len(sos_alarms(rx)) == 1, what="the SOS alarm after the restart")
     await stop(gw, task)
+    states = json.loads((tmp_path / "data" / "detectors.json").read_text())
+    [sos] = [s for s in states if s["type"] == "sos" and s["device_id"] == "sos_button"]
+    assert sos["state"]["open"] is True, "detector state saved on shutdown"
 
 
 async def test_long_outage_then_every_alarm_delivered_once_in_effect(
