@@ -106,8 +106,10 @@ class HomeSim:
             if ep.kind == "device_offline" and ep.device_id:
                 by_id[ep.device_id].drop_between(ep.at, ep.at + ep.length_s)
             elif ep.kind == "battery_die" and ep.device_id:
-                dead_at[ep.device_id] = ep.at + ep.length_s
-                by_id[ep.device_id].drop_between(ep.at + ep.length_s, self.end)
+                # A dead device stays dead: its first death counts, later ones cannot happen.
+                death = ep.at + ep.length_s
+                dead_at[ep.device_id] = min(dead_at.get(ep.device_id, death), death)
+                by_id[ep.device_id].drop_between(death, self.end)
         return dead_at
 
     def _truth(self, routine: list[TruthEvent], dead_at: dict[str, float]) -> list[TruthEvent]:

@@ -132,7 +132,9 @@ def episode_truth(ctx: HomeContext, ep: Episode, dead_at: dict[str, float]) -> l
         return [TruthEvent(ep.at, hid, ep.kind, ep.device_id, expected, length, details)]
     if ep.kind == "battery_die":
         dev = ep.device_id or ""
-        death = dead_at.get(dev, ep.at + length)
+        death = ep.at + length
+        if dead_at.get(dev, death) < ep.at:
+            return []  # the device died before this episode began: nothing left to drain
         hb = float(ctx.specs[dev].heartbeat_interval_s or 3600.0)
         return [
             TruthEvent(ep.at, hid, "battery_low", dev, "battery_low", length, details),
