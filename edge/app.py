@@ -36,7 +36,7 @@ from edge.health import cpu_temp_c, disk_free_mb
 from edge.ingest import Ingest
 from edge.modefile import MODE_FILE, read_mode
 from edge.outbox import Outbox
-from edge.routing import Router
+from edge.routing import Router, UnknownProfileError
 from edge.sdnotify import notify, watchdog_interval_s
 from edge.stages import Queues, Stages
 from edge.telemetry import TelemetryAggregator
@@ -77,7 +77,10 @@ class Gateway:
         self.config = config
         self.home = home or load_home_for(config)
         self.library = library or load_library()
-        self.router = Router(self.home, self.library)
+        try:
+            self.router = Router(self.home, self.library)
+        except UnknownProfileError as exc:
+            raise UnknownProfileError(f"home manifest {config.home}: {exc}") from exc
         self.bank = bank_factory(self.home, self.library, config)
         self.data_dir = Path(config.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
