@@ -13,13 +13,24 @@ import uvicorn
 from fastapi import FastAPI
 
 from cloud.app import create_app
+from cloud.gateways.front import GatewayFront
 from cloud.settings import Settings
 
 
 def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
-    """Uvicorn settings for the service (no access log: metrics cover requests)."""
+    """Uvicorn settings for the service, which is ``app`` behind a ``GatewayFront``.
+
+    No access log (metrics cover requests). Uvicorn's "auto" loop and HTTP parser are
+    uvloop and httptools when installed (``uvicorn[standard]``, in the cloud extra),
+    else asyncio and h11.
+    """
     return uvicorn.Config(
-        app, host=host, port=port, access_log=False, log_level="warning", lifespan="on"
+        GatewayFront(app),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
     )
 
 

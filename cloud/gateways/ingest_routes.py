@@ -2,6 +2,10 @@
 
 Bodies are parsed here rather than by FastAPI so that one bad item of a batch is
 rejected on its own (``IngestAck.rejected`` names the field) while the rest is stored.
+Heartbeats and telemetry, nearly every request a gateway makes, are answered by
+``telemetry_answer`` and ``heartbeat_answer`` from the raw body; the routes below and
+``cloud.gateways.front.GatewayFront`` (the served app, which skips FastAPI's layers for
+them) both call these, so the answers are the same.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import ValidationError
+from starlette.datastructures import State
 
 from cloud.alarms.ingest import EARLIEST, LATEST, parse_items, store_alarms, store_updates
 from cloud.db import SessionDep, utcnow
 from cloud.errors import field_name
-from cloud.gateways.auth import CurrentGateway, current_gateway
+from cloud.gateways.auth import CurrentGateway, GatewayAuth
 from cloud.metrics import HEARTBEATS, INGESTED, TELEMETRY_POINTS
 from cloud.schemas import nul_path
 from cloud.timeseries.buffer import BufferFullError
@@ -57,8 +62,7 @@ def _finite(text: str) -> float:
     return value
 
 
-async def _json(request: Request) -> Any:
-    body = await request.body()
+def _json(body: bytes) -> Any:
     try:
         return json.loads(body, parse_constant=_no_constants, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
@@ -66,7 +70,7 @@ async def _json(request: Request) -> Any:
 
 
 async def _items(request: Request, key: str) -> list[Any]:
-    data = await _json(request)
+    data = _json(await request.body())
     if not isinstance(data, dict):
         raise _invalid("body", "must be a JSON object")
     extra = set(data) - {key}
@@ -80,11 +84,23 @@ async def _items(request: Request, key: str) -> list[Any]:
     return items
 
 
+# Counter children resolved once: ``labels()`` is a locked dict lookup on every call.
+_OUTCOMES = {
+    kind: tuple(INGESTED.labels(kind, outcome) for outcome in ("accepted", "duplicate", "rejected"))
+    for kind in ("alarm", "alarm_update", "telemetry")
+}
+
+
+def _ack_json(ack: IngestAck, kind: str) -> bytes:
+    accepted, duplicate, rejected = _OUTCOMES[kind]
+    accepted.inc(len(ack.accepted))
+    duplicate.inc(len(ack.duplicates))
+    rejected.inc(len(ack.rejected))
+    return ack.model_dump_json().encode()
+
+
 def _ack(ack: IngestAck, kind: str) -> Response:
-    INGESTED.labels(kind, "accepted").inc(len(ack.accepted))
-    INGESTED.labels(kind, "duplicate").inc(len(ack.duplicates))
-    INGESTED.labels(kind, "rejected").inc(len(ack.rejected))
-    return Response(ack.model_dump_json(), media_type="application/json")
+    return Response(_ack_json(ack, kind), media_type="application/json")
 
 
 @router.post(ALARMS_PATH, responses=_ACK, response_class=Response)
@@ -106,7 +122,7 @@ async def post_alarms(request: Request, gw: CurrentGateway, session: SessionDep)
             )
             for a in stored
         ]
-        _influx(request).submit(lines)
+        _influx(request.app.state).submit(lines)
     return _ack(ack, "alarm")
 
 
@@ -129,7 +145,7 @@ async def post_alarm_updates(request: Request, gw: CurrentGateway, session: Sess
             )
             for upd, alarm in applied
         ]
-        _influx(request).submit(lines)
+        _influx(request.app.state).submit(lines)
     return _ack(ack, "alarm_update")
 
 
@@ -140,13 +156,22 @@ async def post_telemetry(request: Request) -> Response:
     A redelivered batch writes the same points again, which InfluxDB stores once.
     503 with Retry-After when InfluxDB is down and the buffer is full.
     """
-    gw = await current_gateway(request)
+    content = await telemetry_answer(
+        request.app.state, request.headers.get("authorization"), await request.body()
+    )
+    return Response(content, media_type="application/json")
+
+
+async def telemetry_answer(state: State, authorization: str | None, body: bytes) -> bytes:
+    """The IngestAck (JSON) for a telemetry request; HTTPException for 401, 422, 503."""
+    auth: GatewayAuth = state.gateway_auth
+    gw = await auth.verify(authorization)
     ack = IngestAck()
     try:  # the common case, parsed in one step; anything wrong takes the careful path
-        batch = TelemetryBatch.model_validate_json(await request.body())
+        batch = TelemetryBatch.model_validate_json(body)
         raw_points: list[Any] = list(batch.points)
     except ValidationError:
-        data = await _json(request)
+        data = _json(body)
         if not isinstance(data, dict):
             raise _invalid("body", "must be a JSON object") from None
         points_in = data.get("points")
@@ -162,7 +187,7 @@ async def post_telemetry(request: Request) -> Response:
         raise _invalid("home_id", "not this gateway's household")
     points = _good_points(batch.batch_id, raw_points, ack)
     try:
-        await _influx(request).write(telemetry_lines(batch, points))
+        await _influx(state).write(telemetry_lines(batch, points))
     except BufferFullError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "60"}
@@ -170,7 +195,7 @@ async def post_telemetry(request: Request) -> Response:
     if points or not ack.rejected:
         ack.accepted.append(batch.batch_id)
     TELEMETRY_POINTS.inc(len(points))
-    return _ack(ack, "telemetry")
+    return _ack_json(ack, "telemetry")
 
 
 def _good_points(batch_id: str, raws: list[Any], ack: IngestAck) -> list[TelemetryPoint]:
@@ -208,11 +233,20 @@ def _good_points(batch_id: str, raws: list[Any], ack: IngestAck) -> list[Telemet
 @router.post(HEARTBEAT_PATH, responses={200: {"description": '{"ok": true}'}})
 async def post_heartbeat(request: Request) -> Response:
     """Record that the gateway is alive, and its health."""
-    gw = await current_gateway(request)
+    content = await heartbeat_answer(
+        request.app.state, request.headers.get("authorization"), await request.body()
+    )
+    return Response(content, media_type="application/json")
+
+
+async def heartbeat_answer(state: State, authorization: str | None, body: bytes) -> bytes:
+    """``{"ok":true}`` once a heartbeat is recorded; HTTPException for 401, 422."""
+    auth: GatewayAuth = state.gateway_auth
+    gw = await auth.verify(authorization)
     try:  # the common case in one step; anything wrong takes the careful path
-        hb = GatewayHeartbeat.model_validate_json(await request.body())
+        hb = GatewayHeartbeat.model_validate_json(body)
     except ValidationError:
-        hb = _heartbeat_slowly(await _json(request))
+        hb = _heartbeat_slowly(_json(body))
     bad = nul_path(hb.version) or nul_path(hb.queue_depths)
     if bad:
         raise _invalid("version" if bad == "body" else f"queue_depths.{bad}", "NUL character")
@@ -228,10 +262,10 @@ async def post_heartbeat(request: Request) -> Response:
     health = hb.model_dump(
         mode="json", exclude={"gateway_id", "home_id", "schema_version", "version"}
     )
-    request.app.state.heartbeats.record(gw.gateway_id, now, hb.version, health)
-    _influx(request).submit([heartbeat_line(hb, now)])
+    state.heartbeats.record(gw.gateway_id, now, hb.version, health)
+    _influx(state).submit([heartbeat_line(hb, now)])
     HEARTBEATS.inc()
-    return Response(b'{"ok":true}', media_type="application/json")
+    return b'{"ok":true}'
 
 
 def _heartbeat_slowly(data: Any) -> GatewayHeartbeat:
@@ -243,8 +277,8 @@ def _heartbeat_slowly(data: Any) -> GatewayHeartbeat:
         raise _invalid(field_name(err["loc"]), err["msg"]) from exc
 
 
-def _influx(request: Request) -> InfluxWriter:
-    writer: InfluxWriter | None = request.app.state.influx
+def _influx(state: State) -> InfluxWriter:
+    writer: InfluxWriter | None = state.influx
     if writer is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "service is starting")
     return writer

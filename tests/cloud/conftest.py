@@ -23,6 +23,7 @@ from cloud.app import create_app
 from cloud.auth.deps import Role
 from cloud.auth.service import create_user
 from cloud.db import make_engine
+from cloud.gateways.front import GatewayFront
 from cloud.gateways.service import add_gateway
 from cloud.migrate import upgrade
 from cloud.registry.models import Household
@@ -123,8 +124,8 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to ``app`` in-process."""
-    transport = httpx.ASGITransport(app=app)
+    """An HTTP client talking in-process to ``app`` as served (behind ``GatewayFront``)."""
+    transport = httpx.ASGITransport(app=GatewayFront(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as c:
         yield c
 
