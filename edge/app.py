@@ -181,7 +181,7 @@ class Gateway:
             "alarms": self.stages.alarm_stage(),
             "outbox": self.stages.outbox_writer(),
             "housekeeping": self._housekeeping(),
-            "acks": self.ingest.acknowledge(self.queues.join, every_s=ACK_EVERY_S),
+            "acks": self.ingest.acknowledge(every_s=ACK_EVERY_S),
         }
         if client is not None:
             c = self.config.cloud

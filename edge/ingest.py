@@ -13,13 +13,12 @@ import logging
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import aiomqtt
 
 from edge.config import BrokerConfig
-from edge.items import RawMessage
+from edge.items import Barrier, RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class Ingest:
         self,
         config: BrokerConfig,
         filters: list[str],
-        out: asyncio.Queue[RawMessage],
+        out: asyncio.Queue[RawMessage | Barrier],
         *,
         identifier: str,
     ) -> None:
@@ -132,14 +131,17 @@ class Ingest:
                 self.connected = False
                 self._client = None
 
-    async def acknowledge(self, drained: Callable[[], Awaitable[None]], *, every_s: float) -> None:
-        """Ack received messages once ``drained()`` says all they caused is committed."""
+    async def acknowledge(self, *, every_s: float) -> None:
+        """Ack received messages once all they caused is committed: a barrier sent behind
+        them through every stage comes out of the outbox writer."""
         while True:
             await asyncio.sleep(every_s)
             client, batch = self._client, list(self._unacked)
             if client is None or not batch:
                 continue
-            await drained()
+            barrier = Barrier()
+            await self.out.put(barrier)
+            await barrier.done.wait()
             if client is not self._client:
                 continue  # reconnected meanwhile: the broker resends, nothing to ack here
             for mid, qos in batch:

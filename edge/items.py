@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from edge.detectors.base import Detection
 
@@ -41,6 +42,13 @@ class Quarantined:
     device_id: str | None
     reason: str
     payload: bytes
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Barrier:
+    """Passes every stage in order; ``done`` is set once the outbox committed all before it."""
+
+    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 AlarmInput = Detection | Activity | Tick

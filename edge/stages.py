@@ -17,7 +17,7 @@ from edge.alarms import AlarmManager, Envelope
 from edge.clock import ClockError, SimClock
 from edge.detectors.base import DetectorBank
 from edge.devicestatus import DeviceBoard
-from edge.items import Activity, AlarmInput, Quarantined, RawMessage, Tick
+from edge.items import Activity, AlarmInput, Barrier, Quarantined, RawMessage, Tick
 from edge.outbox import Outbox, Record
 from edge.routing import Router
 from edge.telemetry import TelemetryAggregator
@@ -53,10 +53,10 @@ class Counters:
 class Queues:
     """The bounded queues between stages."""
 
-    raw: asyncio.Queue[RawMessage]
-    readings: asyncio.Queue[list[Reading] | Tick]  # one item per message
-    detections: asyncio.Queue[AlarmInput]
-    records: asyncio.Queue[Record]
+    raw: asyncio.Queue[RawMessage | Barrier]
+    readings: asyncio.Queue[list[Reading] | Tick | Barrier]  # one item per message
+    detections: asyncio.Queue[AlarmInput | Barrier]
+    records: asyncio.Queue[Record | Barrier]
 
     def depths(self) -> dict[str, int]:
         """Current depth of each queue."""
@@ -142,6 +142,10 @@ class Stages:
         messages become ticks, in order with the readings around them."""
         while True:
             msg = await self.q.raw.get()
+            if isinstance(msg, Barrier):
+                await self.q.readings.put(msg)
+                self.q.raw.task_done()
+                continue
             try:
                 items = self.decode_one(msg)
             except Exception:
@@ -200,6 +204,10 @@ class Stages:
         """readings → detections, telemetry aggregates; ticks fire the timers."""
         while True:
             item = await self.q.readings.get()
+            if isinstance(item, Barrier):
+                await self.q.detections.put(item)
+                self.q.readings.task_done()
+                continue
             try:
                 out = self.detect_one(item)
             except Exception:
@@ -243,6 +251,10 @@ class Stages:
         """detections → alarm envelopes into the outbox queue (waits when full)."""
         while True:
             item = await self.q.detections.get()
+            if isinstance(item, Barrier):
+                await self.q.records.put(item)
+                self.q.detections.task_done()
+                continue
             try:
                 envelopes: list[Envelope] = self.alarms.handle(item)
             except Exception:
@@ -259,18 +271,19 @@ class Stages:
     async def outbox_writer(self) -> None:
         """records → SQLite, group-committed; the uplink is woken after each commit."""
         while True:
-            batch: list[Record] = [await self.q.records.get()]
+            batch: list[Record | Barrier] = [await self.q.records.get()]
             while len(batch) < WRITE_BATCH and not self.q.records.empty():
                 batch.append(self.q.records.get_nowait())
             await self._commit(batch)
             for _ in batch:
                 self.q.records.task_done()
 
-    async def _commit(self, batch: list[Record]) -> None:
+    async def _commit(self, batch: list[Record | Barrier]) -> None:
+        records = [r for r in batch if not isinstance(r, Barrier)]
         delay = 0.5
-        while True:
+        while records:
             try:
-                self.outbox.write(batch)
+                self.outbox.write(records)
             except Exception as exc:  # disk full, I/O error: keep the batch, try again
                 self._error("outbox")
                 log.error(
@@ -280,11 +293,14 @@ class Stages:
                 delay = min(delay * 2, 30.0)
                 continue
             self.on_commit.set()
-            return
+            break
+        for barrier in batch:
+            if isinstance(barrier, Barrier):
+                barrier.done.set()
 
     async def flush_records(self) -> None:
         """Write whatever is still queued for the outbox, and the open minutes (shutdown)."""
-        batch: list[Record] = []
+        batch: list[Record | Barrier] = []
         telemetry = self.telemetry.flush(float("-inf"), force=True)
         if telemetry is not None:
             batch.append(telemetry)

@@ -90,6 +90,7 @@ async def test_sos_flows_while_bad_and_unknown_payloads_are_quarantined(
     await wait_until(
         lambda: any(h["quarantine_count"] >= 2 for h in rx.heartbeats), what="heartbeat"
     )
+    await wait_until(lambda: gw.ingest.acked == 5, what="QoS 1 messages acked once committed")
     await stop(gw, task)
     report = Outbox(tmp_path / "data").report()
     reasons = {q["topic"]: q["reason"] for q in report["quarantine"]}
