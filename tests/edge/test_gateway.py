@@ -222,3 +222,31 @@ async def test_a_chattering_bad_device_is_counted_not_written_each_time(
     rows = [q for q in gw.outbox.report()["quarantine"] if q["topic"] == "zigbee2mqtt/pir_kitchen"]
     assert len(rows) == 1
     await stop(gw, task)
+
+
+async def test_mode_command_reaches_a_running_gateway_and_heartbeat_reports_health(
+    mosquitto: MosquittoServer, home_file: Path, tmp_path: Path, credential: str
+) -> None:
+    from edge.cli import main
+
+    gw = make_gateway(home_file, tmp_path / "data", mosquitto, None, credential)
+    task = await start(gw)
+    argv = ["mode", "--data-dir", str(tmp_path / "data"), "--away", "on"]
+    assert await asyncio.to_thread(main, [*argv, "--maintenance", "pir_kitchen"]) == 0
+    await wait_until(lambda: gw.alarms.away and "pir_kitchen" in gw.alarms.maintenance, what="mode")
+    await publish(mosquitto.port, [motion("pir_bedroom", T0)])
+    await wait_until(lambda: gw.board.online(time.time()) == 1, what="a device heard")
+    beat = gw.heartbeat()
+    assert beat.broker_connected and beat.devices_total == 3 and beat.devices_online == 1
+    assert (
+        beat.disk_free_mb
+        and beat.uptime_s > 0
+        and set(beat.queue_depths)
+        == {
+            "raw",
+            "readings",
+            "detections",
+            "records",
+        }
+    )
+    await stop(gw, task)
