@@ -114,3 +114,15 @@ async def test_pair_adds_a_new_device_to_the_config(
     chatter = [("zigbee2mqtt/attic_pir", z2m(occupancy=True))]
     assert await run_cli([*argv, "--timeout", "20"], chatter, mosquitto.port) == 2
     assert "attic_pir" not in cfg.read_text(), "a device in an unknown room is not added"
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".yaml"])
+def test_add_device_to_toml_and_yaml_configs(suffix: str, tmp_path: Path, home_file: Path) -> None:
+    from edge.cli_field import add_device
+
+    cfg = tmp_path / f"gw{suffix}"
+    cfg.write_text(f'home = "{home_file}"\n' if suffix == ".toml" else f"home: {home_file}\n")
+    add_device(cfg, {"device_id": "hall_pir", "profile": "ikea-e1525", "room": "entrance"})
+    add_device(cfg, {"device_id": "door", "profile": "aqara-mccgq11lm", "room": "entrance"})
+    home = load_home_for(load_config(cfg))
+    assert [d.device_id for d in home.devices][-2:] == ["hall_pir", "door"]
