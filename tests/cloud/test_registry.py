@@ -11,7 +11,8 @@ from fastapi import FastAPI
 
 from cloud.app import create_app
 from cloud.auth.deps import Role
-from protocol.api import ALARMS_PATH
+from cloud.gateways.front import GatewayFront
+from protocol.api import ALARMS_PATH, HEARTBEAT_PATH, TELEMETRY_PATH
 from testbed import InfluxServer, free_port
 from tests.cloud.conftest import login_as, make_settings
 
@@ -163,11 +164,12 @@ async def test_database_down_is_503_not_500(tmp_path: Path, influx: InfluxServer
     url = f"postgresql+asyncpg://x:y@127.0.0.1:{free_port()}/nowhere"
     app = create_app(make_settings(url, tmp_path, influx.url), features=())
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=GatewayFront(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
             assert (await client.get("/readyz")).status_code == 503
             gw = {"Authorization": "Bearer cwg_gw-1.secret"}
-            resp = await client.post(ALARMS_PATH, json={"alarms": []}, headers=gw)
-            assert resp.status_code == 503 and resp.headers["retry-after"]
+            for path in (ALARMS_PATH, HEARTBEAT_PATH, TELEMETRY_PATH):  # the last two: the front
+                resp = await client.post(path, json={"alarms": []}, headers=gw)
+                assert resp.status_code == 503 and resp.headers["retry-after"], path
             login = {"username": "a", "password": "b"}
             assert (await client.post("/api/v1/auth/login", json=login)).status_code == 503

@@ -12,6 +12,7 @@ import pytest
 
 from cloud.app import create_app
 from cloud.auth.deps import Role
+from cloud.gateways.front import GatewayFront
 from cloud.settings import Settings
 from protocol.api import TELEMETRY_PATH
 from testbed import InfluxServer
@@ -41,7 +42,7 @@ def batch(batch_id: str, start: datetime, minutes: int) -> dict[str, object]:
 async def test_vitals_downsampled(settings: Settings, tmp_path: Path) -> None:
     app = create_app(settings, features=())
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=GatewayFront(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
             gw = {"Authorization": f"Bearer {await new_gateway(app)}"}
             resp = await client.post(TELEMETRY_PATH, json=batch("b", T0, 60), headers=gw)
@@ -98,7 +99,7 @@ async def test_points_wait_in_buffer_while_influx_is_down(
     settings = make_settings(db_url, tmp_path, own_influx.url)
     app = create_app(settings, features=())
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=GatewayFront(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
             gw = {"Authorization": f"Bearer {await new_gateway(app)}"}
             assert (
@@ -129,7 +130,7 @@ async def test_buffer_survives_a_restart_and_refuses_when_full(
     for round_ in range(2):
         app = create_app(settings, features=())
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
+            transport = httpx.ASGITransport(app=GatewayFront(app))
             async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
                 if round_ == 0:
                     gw = {"Authorization": f"Bearer {await new_gateway(app)}"}
