@@ -44,6 +44,15 @@ class BrokerConfig(_Section):
         "keeps the session (QoS 1 messages queued while the gateway restarts).",
     )
     qos: Literal[0, 1] = Field(default=1, title="QoS", description="Subscription QoS.")
+    topic_prefix: str = Field(
+        default="",
+        max_length=64,
+        pattern=r"^([A-Za-z0-9_.\-]+/)*$",
+        title="Topic prefix",
+        description="For a broker shared by several homes (e.g. one per building): the gateway "
+        "subscribes under this prefix (ending in '/') and strips it before routing. Empty on "
+        "a home's own broker.",
+    )
     keepalive_s: int = Field(
         default=30, ge=5, le=600, title="Keep-alive", description="MQTT keep-alive, seconds."
     )

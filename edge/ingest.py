@@ -95,8 +95,9 @@ class Ingest:
                 ) as client:
                     self._client = client
                     self._unacked.clear()  # the broker sends those again on this session
+                    prefix = self.config.topic_prefix
                     for topic_filter in self.filters:
-                        await client.subscribe(topic_filter, qos=self.config.qos)
+                        await client.subscribe(prefix + topic_filter, qos=self.config.qos)
                     self.connected = True
                     self.connects += 1
                     delay = self.config.reconnect_min_s
@@ -111,7 +112,7 @@ class Ingest:
                         self.received += 1
                         await self.out.put(
                             RawMessage(
-                                msg.topic.value,
+                                msg.topic.value[len(prefix) :],
                                 payload_bytes(msg.payload),
                                 time.time(),
                                 retained=msg.retain,

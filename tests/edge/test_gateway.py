@@ -250,3 +250,25 @@ async def test_mode_command_reaches_a_running_gateway_and_heartbeat_reports_heal
         }
     )
     await stop(gw, task)
+
+
+async def test_topic_prefix_isolates_homes_on_a_shared_broker(
+    mosquitto: MosquittoServer, rx: Receiver, home_file: Path, tmp_path: Path, credential: str
+) -> None:
+    gw = make_gateway(home_file, tmp_path / "data", mosquitto, rx, credential)
+    gw.config.broker.topic_prefix = "flat-101/"
+    task = await start(gw)
+    press = sos_press(T0 + 2)
+    await publish(
+        mosquitto.port,
+        [
+            ("flat-102/" + press[0], press[1]),  # the neighbour's button: not ours
+            ("flat-101/" + press[0], press[1]),
+        ],
+    )
+    await wait_until(lambda: len(sos_alarms(rx)) == 1, what="our SOS at the cloud")
+    await wait_until(lambda: gw.ingest.acked >= 1, what="the message acked")
+    await stop(gw, task)
+    report = Outbox(tmp_path / "data").report()
+    assert len(report["alarms"]) == 1 and report["alarms"][0]["device_id"] == "sos_button"
+    assert report["quarantine"] == [], "the neighbour's topics never reach this gateway"
