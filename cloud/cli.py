@@ -22,7 +22,7 @@ from cloud.gateways.service import GatewayError, add_gateway, revoke_gateway
 from cloud.imports import count_rows, import_csv
 from cloud.migrate import upgrade
 from cloud.registry.models import Household
-from cloud.server import uvicorn_config
+from cloud.server import run_workers, uvicorn_config
 from cloud.settings import Settings
 
 Maker = async_sessionmaker[AsyncSession]
@@ -47,7 +47,11 @@ async def _with_db(settings: Settings, job: Callable[..., Awaitable[int]], *args
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the service in the foreground."""
-    app = create_app(_settings())
+    settings = _settings()
+    if args.workers > 1:
+        run_workers(args.host, args.port, args.workers)
+        return 0
+    app = create_app(settings)
     uvicorn.Server(uvicorn_config(app, args.host, args.port)).run()
     return 0
 
@@ -192,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP service", description=cmd_serve.__doc__)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="service processes sharing the port (default 1)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(

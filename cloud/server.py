@@ -34,6 +34,29 @@ def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
     )
 
 
+def served_app() -> GatewayFront:
+    """The app as served, settings from the environment (uvicorn factory of each worker)."""
+    return GatewayFront(create_app())
+
+
+def run_workers(host: str, port: int, workers: int) -> None:
+    """Serve with ``workers`` processes sharing the port, each its own ``served_app()``.
+
+    They share the databases; each keeps its own InfluxDB buffer file, credential cache
+    and heartbeat coalescing (see docs/cloud.md).
+    """
+    uvicorn.run(
+        "cloud.server:served_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+    )
+
+
 class ServiceThread:
     """``create_app(settings)`` served by uvicorn in a thread with its own event loop.
 

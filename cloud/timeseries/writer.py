@@ -18,7 +18,7 @@ from typing import Any, Literal
 import httpx
 
 from cloud.settings import Settings
-from cloud.timeseries.buffer import BufferFullError, SpoolBuffer
+from cloud.timeseries.buffer import BufferFullError, open_buffer
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,7 @@ class InfluxWriter:
             pw = settings.influx_password.get_secret_value() if settings.influx_password else ""
             auth = httpx.BasicAuth(settings.influx_username, pw)
         self._http = httpx.AsyncClient(auth=auth, timeout=httpx.Timeout(10.0, connect=2.0))
-        self.buffer = SpoolBuffer(
-            settings.data_dir / "influx-buffer.sqlite", settings.influx_buffer_max_lines
-        )
+        self.buffer = open_buffer(settings.data_dir, settings.influx_buffer_max_lines)
         self.up = False
         self.last_error = ""
         self.written_lines = 0

@@ -14,6 +14,7 @@ from cloud.app import create_app
 from cloud.auth.deps import Role
 from cloud.gateways.front import GatewayFront
 from cloud.settings import Settings
+from cloud.timeseries.writer import InfluxWriter
 from protocol.api import TELEMETRY_PATH
 from testbed import InfluxServer
 from tests.cloud.conftest import login_as, make_settings, new_gateway
@@ -148,3 +149,16 @@ async def test_buffer_survives_a_restart_and_refuses_when_full(
                         await asyncio.sleep(0.05)
                     series = await app.state.influx.query('SELECT count("mean") FROM "vitals"')
                     assert series[0]["values"][0][1] == 10
+
+
+async def test_each_writer_keeps_its_own_buffer_file(settings: Settings) -> None:
+    first, second = InfluxWriter(settings), InfluxWriter(settings)
+    try:
+        assert first.buffer.path.name == "influx-buffer.sqlite"
+        assert second.buffer.path.name == "influx-buffer-2.sqlite"
+    finally:
+        await first.stop()
+    third = InfluxWriter(settings)  # a restarted process takes over the file left free
+    assert third.buffer.path.name == "influx-buffer.sqlite"
+    await second.stop()
+    await third.stop()
