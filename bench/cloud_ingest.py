@@ -205,8 +205,10 @@ def cpu_seconds(pid: int) -> float:
 async def load(
     args: argparse.Namespace, port: int, influx_url: str, creds: list[str], pid: int
 ) -> None:
-    """Drive the service and print the figures: the steady load first, then alarms (whose
-    dispatch work would otherwise run beside the steady load)."""
+    """Drive the service and print the figures.
+
+    The steady load runs first: the dispatch work alarms cause would otherwise run beside it.
+    """
     await wait_ready(f"http://127.0.0.1:{port}")
     homes = args.homes
     # Warm-up, not measured: every gateway's credential checked once (then cached).
@@ -223,8 +225,12 @@ async def load(
     cpu, own = cpu_seconds(pid) - cpu, time.process_time() - own
     rps = len(mixed) / secs
     points = len(batches) * POINTS_PER_BATCH / secs
+    who = (
+        "ONE service process" if args.workers == 1 else f"{args.workers} PROCESSES (multi-process)"
+    )
     print(
-        f"steady load (heartbeat + telemetry batch of {POINTS_PER_BATCH} per home-minute, ", end=""
+        f"{who}: steady load (heartbeat + telemetry batch of {POINTS_PER_BATCH} per home-minute, ",
+        end="",
     )
     print(f"{args.concurrency} connections): {len(mixed)} requests in {secs:.2f} s")
     print(f"  {rps:.0f} req/s, {points:.0f} points/s, ", end="")
