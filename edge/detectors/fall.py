@@ -47,6 +47,7 @@ from protocol import AlarmKind, Reading, ReadingKind
 log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+G_MS2 = 9.80665  # standard gravity, m/s^2
 
 FEATURES: tuple[str, ...] = (
     "peak_g",
@@ -66,6 +67,12 @@ FEATURES: tuple[str, ...] = (
     "free_fall_area",
     "post_mean_g",
     "still_frac",
+    "v_down_ms",
+    "v_mag_ms",
+    "tilt_raw_deg",
+    "turn_rate_dps",
+    "post_late_std_g",
+    "pre_activity_gps",
 )
 
 
@@ -227,6 +234,22 @@ def window_features(
     rises = np.flatnonzero(c[1:] & ~c[:-1]) + 1 + ctx.start - p
     half = round(0.5 * fs)
     jerk = np.abs(np.diff(xyz[imp], axis=0)).max() * fs if imp.stop - imp.start > 1 else 0.0
+    # velocity towards the ground before the impact: acceleration along the low-passed
+    # gravity direction (and, rotation-free, the magnitude) minus 1 g, integrated, m/s
+    fall_win = span(-1.5, 0.1)
+    up = grav[fall_win] / (np.linalg.norm(grav[fall_win], axis=1, keepdims=True) + 1e-9)
+    v_down = np.cumsum((xyz[fall_win] * up).sum(axis=1) - 1.0) * (G_MS2 / fs)
+    v_mag = np.cumsum(mag[fall_win] - 1.0) * (G_MS2 / fs)
+    # posture change against the raw mean after the impact (no low-pass lag)
+    raw_post = xyz[post].mean(axis=0) if post.stop > post.start else xyz[end - 1]
+    cos_raw = float(
+        np.dot(g_pre, raw_post) / (np.linalg.norm(g_pre) * np.linalg.norm(raw_post) + 1e-9)
+    )
+    # fastest turn of the gravity direction within 1 s of the impact, deg/s
+    turn = span(-1.0, 1.0)
+    gu = grav[turn] / (np.linalg.norm(grav[turn], axis=1, keepdims=True) + 1e-9)
+    turn_cos = np.clip((gu[1:] * gu[:-1]).sum(axis=1), -1.0, 1.0)
+    late = span(1.5, cfg.post_s)
     return np.array(
         [
             mag[p],
@@ -246,6 +269,12 @@ def window_features(
             float(np.clip(1.0 - mag[span(-1.5, 0.0)], 0.0, None).sum()) / fs,
             stat(mag[post], "mean", 1.0),
             stat((dyn[post] < 0.1).astype(np.float64), "mean", 0.0),
+            stat(v_down, "min", 0.0),
+            stat(v_mag, "min", 0.0),
+            math.degrees(math.acos(max(-1.0, min(1.0, cos_raw)))),
+            float(np.degrees(np.arccos(turn_cos)).max()) * fs if len(turn_cos) else 0.0,
+            float(np.std(mag[late])) if late.stop - late.start > 1 else 0.0,
+            float(np.abs(np.diff(mag[pre])).mean()) * fs if pre.stop - pre.start > 1 else 0.0,
         ]
     )
 
