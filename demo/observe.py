@@ -263,8 +263,10 @@ class Observer:
                 payload = d.json()
             except ValueError:
                 payload = {}
-            title = payload.get("title") or payload.get("body") or "notification"
-            self.tl.emit("", "PUSH", f"→ app {str(title)[:100]}")
+            body = str(payload.get("body") or payload.get("title") or "notification")
+            number = _NUMBER.search(body)
+            home = self._task_home(number.group(0)) if number else ""
+            self.tl.emit(home, "PUSH", f"→ worker app: {body[:100]}")
         self._push_seen = len(deliveries)
 
     def _task_home(self, number: str) -> str:
