@@ -12,7 +12,7 @@ Specificity: daily-activity trials with no alarm at all.
 ``--loso`` re-trains the model leaving each subject out (``bench/train_fall.py``) and scores
 every subject with the model that never saw it: the honest figure for unseen people.
 
-    python bench/fall_accuracy.py --dataset weda [--root DIR] [--json] [--loso]
+    python bench/fall_accuracy.py --dataset weda [--root DIR] [--json] [--loso] [--decimate 2]
     python bench/fall_accuracy.py              # both datasets, shipped model
 """
 
@@ -170,10 +170,13 @@ def run_trial(
     model: FallModel | None = None,
     observer: Callable[[float, np.ndarray, float], None] | None = None,
     block_s: float = 1.0,
+    decimate: int = 1,
 ) -> Outcome:
-    """Stream one trial through a fresh detector."""
+    """Stream one trial through a fresh detector; ``decimate`` keeps every n-th sample
+    (a slower device: WEDA at 2 is a 25 Hz band)."""
     t, x, window = load(trial)
-    rate = 50.0 if trial.dataset == "weda" else 200.0  # the devices' nominal rates
+    t, x = t[::decimate], x[::decimate]
+    rate = (50.0 if trial.dataset == "weda" else 200.0) / decimate  # devices' nominal rates
     det = FallDetector(cfg, device_id="dev-1", model=model, observer=observer, sample_rate_hz=rate)
     dets = []
     for r in readings(t, x, "dev-1", block_s):
@@ -244,16 +247,20 @@ def summarize(outcomes: list[Outcome], margin: float) -> dict[str, Any]:
     }
 
 
-def loso(trials: list[Trial], cfg: FallConfig) -> list[Outcome]:
+def loso(trials: list[Trial], cfg: FallConfig, decimate: int = 1) -> list[Outcome]:
     """Leave-one-subject-out: each subject scored by a model trained without them."""
     from bench.train_fall import collect, fit
 
-    cands = collect(trials, cfg)
+    cands = collect(trials, cfg, decimate)
     out = []
     for subject in sorted({t.subject for t in trials}):
         train = [c for c in cands if c.trial.subject != subject]
         model = FallModel(fit(train, cfg), f"loso-{subject}")
-        out += [run_trial(t, cfg, model=model) for t in trials if t.subject == subject]
+        out += [
+            run_trial(t, cfg, model=model, decimate=decimate)
+            for t in trials
+            if t.subject == subject
+        ]
     return out
 
 
@@ -284,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loso", action="store_true", help="leave-one-subject-out re-training")
     ap.add_argument("--margin", type=float, default=1.0, help="slack around the fall span, s")
     ap.add_argument("--old-from", type=int, default=21, help="WEDA: first older subject number")
+    ap.add_argument(
+        "--decimate", type=int, default=1, help="keep every n-th sample (2: WEDA as a 25 Hz band)"
+    )
     args = ap.parse_args(argv)
     results = []
     for dataset in args.dataset or ["weda", "sisfall"]:
@@ -293,10 +303,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no {dataset} trials found under {root}", file=sys.stderr)
             return 2
         cfg = default_config(dataset)
-        outcomes = loso(trials, cfg) if args.loso else [run_trial(t, cfg) for t in trials]
+        dec = args.decimate
+        if args.loso:
+            outcomes = loso(trials, cfg, dec)
+        else:
+            outcomes = [run_trial(t, cfg, decimate=dec) for t in trials]
         res = summarize(outcomes, args.margin)
         res["dataset"], res["root"] = dataset, str(root)
         res["evaluation"] = "leave-one-subject-out" if args.loso else "shipped model"
+        res["decimate"] = dec
         results.append(res)
         if not args.json:
             print_table(res, f"{dataset} ({res['evaluation']}) under {root}")

@@ -70,8 +70,8 @@ def _null_model() -> FallModel:
     return FallModel(data, "null")
 
 
-def collect(trials: list[Trial], cfg: FallConfig) -> list[Candidates]:
-    """Stream every trial through the detector and keep its candidates."""
+def collect(trials: list[Trial], cfg: FallConfig, decimate: int = 1) -> list[Candidates]:
+    """Stream every trial (every ``decimate``-th sample) through the detector; keep candidates."""
     out = []
     null = _null_model()
     for trial in trials:
@@ -80,7 +80,7 @@ def collect(trials: list[Trial], cfg: FallConfig) -> list[Candidates]:
         def observe(ts: float, f: np.ndarray, _score: float, seen: list[Any] = seen) -> None:
             seen.append((ts, f))
 
-        o = run_trial(trial, cfg, model=null, observer=observe)
+        o = run_trial(trial, cfg, model=null, observer=observe, decimate=decimate)
         ts = np.array([s[0] for s in seen]) - 1_700_000_000.0
         feats = np.array([s[1] for s in seen]).reshape(-1, len(FEATURES))
         if not trial.fall:
@@ -180,10 +180,10 @@ def fit(cands: list[Candidates], cfg: FallConfig) -> dict[str, Any]:
     return model
 
 
-def train(dataset: str, root: Path) -> dict[str, Any]:
+def train(dataset: str, root: Path, decimate: int = 1) -> dict[str, Any]:
     """Weights for a dataset's placement, from every trial under ``root``."""
     cfg = default_config(dataset)
-    return fit(collect(discover(dataset, root), cfg), cfg)
+    return fit(collect(discover(dataset, root), cfg, decimate), cfg)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,10 @@ Pipeline, ObsPy/river style, each step on whole blocks:
 3. characteristic function: acceleration magnitude (a saturated axis makes it a lower bound,
    and the time spent saturated becomes a feature);
 4. on/off hysteresis trigger; the peak of each triggered event is an impact candidate;
-5. once ``post_s`` seconds after the impact have arrived, a dozen features (free fall before,
-   impact, jerk, posture change, stillness after, repetitiveness) are scored by small
-   gradient-boosted trees shipped in ``data/fall_<placement>.json`` (``bench/train_fall.py``);
+5. once ``post_s`` seconds after the impact have arrived, two dozen features (free fall and
+   velocity towards the ground before, impact, jerk, posture change and turn rate, stillness
+   after, repetitiveness) are scored by small gradient-boosted trees shipped in
+   ``data/fall_<placement>.json`` (``bench/train_fall.py``);
 6. threshold (scoring is kept apart from thresholding) and a refractory period.
 
 A candidate whose post-impact window never completes (the stream stopped) is scored on what
