@@ -72,19 +72,27 @@ def bump(kind: str, fs: float, placement: str, rng: np.random.Generator) -> F64:
     return _finish(a, rng)
 
 
-def _tilted(up: F64, rng: np.random.Generator) -> F64:
-    """Gravity direction after tipping over by 40-170 degrees about a random horizontal axis."""
+# How far the device ends up tipped from upright after a fall, degrees: a waist pendant lies
+# flat with the body (SisFall falls end at 80-109 degrees); a wrist can end in most poses.
+_FALL_TILT = {"wrist": (50.0, 150.0), "waist": (75.0, 110.0)}
+
+
+def _tilted(up: F64, rng: np.random.Generator, tilt: tuple[float, float]) -> F64:
+    """Gravity direction after tipping over by ``tilt`` degrees about a random horizontal axis."""
     u = up / np.linalg.norm(up)
     axis = np.cross(u, rng.normal(size=3))
     axis /= np.linalg.norm(axis)
-    theta = np.deg2rad(rng.uniform(40.0, 170.0))
+    theta = np.deg2rad(rng.uniform(*tilt))
     rotated = u * np.cos(theta) + np.cross(axis, u) * np.sin(theta)
     return np.asarray(rotated, dtype=np.float64)
 
 
-def _jolts(n: int, fs: float, rng: np.random.Generator, lo: float, hi: float) -> F64:
-    """``n`` samples of jolting: random directions, magnitudes between ``lo`` and ``hi`` g."""
-    d = rng.normal(size=(n, 3))
+def _jolts(
+    n: int, fs: float, rng: np.random.Generator, lo: float, hi: float, *, towards: F64
+) -> F64:
+    """``n`` samples of jolting, magnitudes between ``lo`` and ``hi`` g, mostly along
+    ``towards`` (a body hitting the floor pushes one way, it does not shake at random)."""
+    d = towards[None, :] + 0.35 * rng.normal(size=(n, 3))
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     return np.asarray(d * rng.uniform(lo, hi, (n, 1)), dtype=np.float64)
 
@@ -92,27 +100,27 @@ def _jolts(n: int, fs: float, rng: np.random.Generator, lo: float, hi: float) ->
 def fall(
     fs: float, placement: str, rng: np.random.Generator, *, post_s: float
 ) -> tuple[F64, float]:
-    """Walk, a short free fall, a cluster of hits, a few seconds of struggle, lying still.
+    """Walk, a short free fall, an impact, a little settling, lying still.
 
-    Shaped after the WEDA-FALL wrist trials: 0.1-0.3 s of low |a|, then 0.15-0.35 s of hits
-    at 2-7 g, then jolts of 1.5-3.5 g while settling. Returns samples and the impact offset.
+    Shaped after the WEDA-FALL and SisFall trials: 0.1-0.3 s of low |a|; 0.15-0.35 s of hits
+    at 1.5-7 g, mostly along one direction (a body hitting the floor, not noise); then well
+    under 0.2 g of movement while settling. Returns samples and the impact offset.
     """
     up = _UPRIGHT[placement]
-    down = _tilted(up, rng)
+    down = _tilted(up, rng, _FALL_TILT[placement])
     pre = walk(2.5, fs, placement, rng)
     depth = rng.uniform(0.2, 0.6) if placement == "wrist" else rng.uniform(0.05, 0.4)
     free = _finish(np.tile(up * depth, (max(1, round(rng.uniform(0.1, 0.3) * fs)), 1)), rng, 0.06)
     nh = max(2, round(rng.uniform(0.15, 0.35) * fs))
-    hits = _jolts(nh, fs, rng, 1.5, rng.uniform(3.0, 7.0))
+    main = up - down + rng.normal(0, 0.3, 3)
+    hits = _jolts(nh, fs, rng, 1.5, rng.uniform(3.0, 7.0), towards=main / np.linalg.norm(main))
     hits[rng.integers(nh)] *= rng.uniform(1.0, 1.5)
     ramp = np.linspace(0.0, 1.0, nh)[:, None]
     impact = _finish(up * (1 - ramp) + down * ramp + hits, rng, 0.05)
     ns = max(2, round(rng.uniform(1.0, 3.0) * fs))
     t = _t(ns, fs)[:, None]
-    sway = rng.uniform(0.1, 0.4, 3) * np.sin(2 * np.pi * rng.uniform(0.5, 2, 3) * t)
+    sway = rng.uniform(0.02, 0.08, 3) * np.sin(2 * np.pi * rng.uniform(0.5, 2, 3) * t)
     struggle = down + sway
-    k = int(rng.integers(1, 4))
-    struggle[rng.choice(ns, size=k, replace=False)] += _jolts(k, fs, rng, 0.5, 2.5)
     rest = _finish(np.tile(down, (max(1, round(post_s * fs)), 1)), rng, 0.005)
-    parts = [pre, free, impact, _finish(struggle, rng, 0.06), rest]
+    parts = [pre, free, impact, _finish(struggle, rng, 0.03), rest]
     return np.concatenate(parts), (len(pre) + len(free)) / fs

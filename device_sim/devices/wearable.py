@@ -133,13 +133,14 @@ def accel_bursts(
             if placement == "wrist":
                 kind = str(rng.choice(["clap", "table_hit", "sit_down_hard"]))
             bursts.append((float(t0), acc.bump(kind, fs, placement, rng)))
+    falls: list[tuple[float, F64]] = []
     for ep in ctx.episodes_for("fall"):
         samples, impact = _fall_samples(ctx, ep.params, fs, placement, rng)
-        bursts.append((ep.at - impact, samples))
+        falls.append((ep.at - impact, samples))
+    bursts = _one_at_a_time(falls, bursts, fs)
     bursts = [
         b for b in bursts if ctx.start <= b[0] < ctx.end and not _off_mask(np.array([b[0]]), off)[0]
     ]
-    bursts.sort(key=lambda b: b[0])
     times: list[float] = []
     blocks: list[F64] = []
     per = max(1, round(BLOCK_S * fs))
@@ -148,6 +149,22 @@ def accel_bursts(
             times.append(t0 + k / fs)
             blocks.append(samples[k : k + per])
     return BlockStream(times, blocks)
+
+
+def _one_at_a_time(
+    first: list[tuple[float, F64]], rest: list[tuple[float, F64]], fs: float
+) -> list[tuple[float, F64]]:
+    """Bursts in time order with no two overlapping: one sensor records one motion at a time.
+
+    ``first`` (falls) win over ``rest`` (walks, bumps); among equals the earlier one wins.
+    """
+    kept: list[tuple[float, F64]] = []
+    for t0, samples in [*first, *sorted(rest, key=lambda b: b[0])]:
+        t1 = t0 + len(samples) / fs
+        if all(t1 <= a or t0 >= a + len(b) / fs for a, b in kept):
+            kept.append((t0, samples))
+    kept.sort(key=lambda b: b[0])
+    return kept
 
 
 def _fall_samples(
