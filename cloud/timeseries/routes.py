@@ -74,25 +74,7 @@ async def vitals(
     interval: Interval | None = None,
 ) -> dict[str, Any]:
     """A resident's vital sign (per device) over ``start``..``end``, downsampled."""
-    start, end = _window(start, end)
-    step = interval or pick_interval(start, end)
-    series = await _query(
-        request,
-        measurement="vitals",
-        home_id=home_id,
-        metric=metric,
-        start=start,
-        end=end,
-        interval=step,
-        by="device_id",
-    )
-    return {
-        "home_id": home_id,
-        "metric": metric,
-        "interval": step,
-        "interval_s": INTERVALS[step],
-        "series": series,
-    }
+    return await _series(request, home_id, "vitals", metric, "device_id", start, end, interval)
 
 
 @router.get("/{home_id}/activity")
@@ -106,17 +88,31 @@ async def activity(
     interval: Interval | None = None,
 ) -> dict[str, Any]:
     """Activity (e.g. motion events per room) over ``start``..``end``, downsampled."""
+    return await _series(request, home_id, "activity", metric, "room", start, end, interval)
+
+
+async def _series(
+    request: Request,
+    home_id: str,
+    measurement: str,
+    metric: str,
+    by: str,
+    start: AwareDatetime | None,
+    end: AwareDatetime | None,
+    interval: Interval | None,
+) -> dict[str, Any]:
+    """One metric of one home over a window, grouped by ``by``, at a chart-sized interval."""
     start, end = _window(start, end)
     step = interval or pick_interval(start, end)
     series = await _query(
         request,
-        measurement="activity",
+        measurement=measurement,
         home_id=home_id,
         metric=metric,
         start=start,
         end=end,
         interval=step,
-        by="room",
+        by=by,
     )
     return {
         "home_id": home_id,
