@@ -91,6 +91,10 @@ def setup_logging(level: str) -> None:
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
         stream=sys.stderr,
     )
+    if level != "DEBUG":
+        # One line per HTTP request drowns the gateway's own events (and wears the SD card).
+        for noisy in ("httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 # -- run ---------------------------------------------------------------------------------
