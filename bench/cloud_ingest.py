@@ -296,13 +296,25 @@ def main() -> None:
             "CAREWATCH_FEATURES": "[]" if args.core_only else '["cloud.dispatch"]',
         }
         cmd = os.environ.get("BENCH_SERVE", f"{sys.executable} -m cloud.cli serve --port").split()
-        proc = subprocess.Popen([*cmd, str(port), "--workers", str(args.workers)], env=env)
+        # The service's own log (e.g. dispatch finding nobody to offer the bench's alarms to,
+        # since the bench registers no workers) goes to a file, so the figures stay readable.
+        log_path = Path(data) / "service.log"
+        log = log_path.open("wb")
+        proc = subprocess.Popen(
+            [*cmd, str(port), "--workers", str(args.workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             with asyncio.Runner(loop_factory=_loop_factory()) as runner:
                 runner.run(load(args, port, influx.url, creds, proc.pid))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+            log.close()
+            if proc.returncode not in (0, -15):
+                print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
 
 
 if __name__ == "__main__":
