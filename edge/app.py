@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -221,8 +222,12 @@ class Gateway:
     # -- periodic jobs ------------------------------------------------------------------
 
     async def _housekeeping(self) -> None:
-        """Detector state saved, outbox pruned, run-time mode (away, maintenance) re-read."""
-        last_save = time.monotonic()
+        """Detector state saved, outbox pruned, run-time mode (away, maintenance) re-read.
+
+        Saves start at a random phase: gateways started together (a building or a district
+        after a power cut) must not all write at the same second, nor report in lockstep.
+        """
+        last_save = time.monotonic() - random.uniform(0, self.config.storage.state_save_s)
         while True:
             await asyncio.sleep(1.0)
             self._reload_mode()
@@ -256,7 +261,8 @@ class Gateway:
                 await post_json(client, HEARTBEAT_PATH, body)
             except UplinkError as exc:
                 log.warning("heartbeat not delivered: %s", exc)
-            await asyncio.sleep(self.config.cloud.heartbeat_s)
+            # +-10 % so gateways started together drift apart instead of arriving in bursts.
+            await asyncio.sleep(self.config.cloud.heartbeat_s * random.uniform(0.9, 1.1))
 
     async def _watchdog(self, interval: float) -> None:
         """Ping systemd while the pipeline moves; a stage stuck with a full queue in front of
