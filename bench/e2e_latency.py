@@ -39,9 +39,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from cloud.notify.twilio_standin import TwilioStandin  # noqa: E402
-from demo.procs import DemoError, ProcessGroup, free_port, wait_http  # noqa: E402
+from demo.procs import DemoError, ProcessGroup, wait_http  # noqa: E402
 from demo.seed import login  # noqa: E402
-from testbed import InfluxServer, MosquittoServer, PostgresServer  # noqa: E402
+from testbed import InfluxServer, MosquittoServer, PostgresServer, free_port  # noqa: E402
 
 CENTER = (31.2304, 121.4737)  # central Shanghai
 _RESIDENT = re.compile(r"\bR(\d{5})\b")

@@ -142,6 +142,7 @@ class Observer:
         self.view = CloudView()
         self.gateway_alarms: dict[str, dict[str, Any]] = {}
         self.gateway_updates: set[str] = set()
+        self._outboxes: dict[str, Outbox] = {}
         self._sms_seen = 0
         self._push_seen = 0
         self.sms_by_task: dict[str, float] = {}  # task number -> first worker SMS (monotonic)
@@ -154,18 +155,28 @@ class Observer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop polling (after one last poll)."""
+        """Stop polling (after one last poll); the API client stays open for the summary."""
         self._stop.set()
         self._thread.join(timeout=15)
-        self.poll()
+
+    def close(self) -> None:
+        """Close the API client."""
         self.api.close()
 
     def _run(self) -> None:
-        while not self._stop.wait(0.25):
-            try:
-                self.poll()
-            except (httpx.HTTPError, OSError, ValueError) as exc:
-                self.errors.append(str(exc))
+        """Poll until stopped, then once more; the outbox connections live on this thread."""
+        try:
+            while True:
+                stopping = self._stop.wait(0.25)
+                try:
+                    self.poll()
+                except (httpx.HTTPError, OSError, ValueError) as exc:
+                    self.errors.append(str(exc))
+                if stopping:
+                    return
+        finally:
+            for box in self._outboxes.values():
+                box.db.close()
 
     def poll(self) -> None:
         """One round over every source."""
@@ -182,13 +193,12 @@ class Observer:
 
     def _poll_gateways(self) -> None:
         for label, data_dir in self.gateway_dirs.items():
-            if not (data_dir / DB_NAME).exists():
-                continue
-            box = Outbox(data_dir)
-            try:
-                report = box.report(limit=500)
-            finally:
-                box.db.close()
+            box = self._outboxes.get(label)
+            if box is None:
+                if not (data_dir / DB_NAME).exists():
+                    continue
+                box = self._outboxes[label] = Outbox(data_dir)
+            report = box.report(limit=500)
             for a in reversed(report["alarms"]):
                 if a["alarm_id"] in self.gateway_alarms:
                     continue
@@ -278,20 +288,18 @@ class Observer:
     def task_details(self) -> list[dict[str, Any]]:
         """Every task with its alarms, offers and audit trail (for the summary)."""
         out = []
-        with httpx.Client(base_url=str(self.api.base_url), headers=self.api.headers) as api:
-            for task_id in sorted(self.view.tasks):
-                resp = api.get(f"/api/v1/tasks/{task_id}")
-                resp.raise_for_status()
-                detail = resp.json()
-                verify = api.get(f"/api/v1/tasks/{task_id}/audit/verify").json()
-                detail["audit_verified"] = bool(verify.get("ok"))
-                out.append(detail)
+        for task_id in sorted(self.view.tasks):
+            resp = self.api.get(f"/api/v1/tasks/{task_id}")
+            resp.raise_for_status()
+            detail = resp.json()
+            verify = self.api.get(f"/api/v1/tasks/{task_id}/audit/verify").json()
+            detail["audit_verified"] = bool(verify.get("ok"))
+            out.append(detail)
         return out
 
     def notifications(self) -> list[dict[str, Any]]:
         """The cloud's notification records (recipients masked by the cloud)."""
-        with httpx.Client(base_url=str(self.api.base_url), headers=self.api.headers) as api:
-            resp = api.get("/api/v1/notifications", params={"limit": 500})
-            resp.raise_for_status()
-            result: list[dict[str, Any]] = resp.json()
-            return result
+        resp = self.api.get("/api/v1/notifications", params={"limit": 500})
+        resp.raise_for_status()
+        result: list[dict[str, Any]] = resp.json()
+        return result

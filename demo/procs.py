@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -108,10 +107,3 @@ def wait_http(url: str, *, timeout: float, child: Child | None = None) -> None:
         time.sleep(0.1)
     where = f"; log {child.log}:\n{child.tail()}" if child else ""
     raise DemoError(f"{url} did not answer within {timeout:.0f}s{where}")
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -4,6 +4,7 @@ notifications and latencies."""
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -113,8 +114,8 @@ def build_summary(
         "details": {
             "problems": problems,
             "alarms": per_alarm,
-            "expected": [_exp(e) for e in expected],
-            "raised": [_raised(r) for r in raised],
+            "expected": [asdict(e) for e in expected],
+            "raised": [asdict(r) for r in raised],
             "tasks": [
                 {
                     k: t[k]
@@ -147,17 +148,3 @@ def build_summary(
 def _reached_worker(task: dict[str, Any] | None) -> bool:
     """A worker (or supervisor) was offered the task, or someone accepted it."""
     return bool(task and (task["offers"] or task.get("accepted_at")))
-
-
-def _exp(e: Expected) -> dict[str, Any]:
-    return {"home_id": e.home_id, "kind": e.kind, "ts": e.ts, "window_s": e.window_s}
-
-
-def _raised(r: Raised) -> dict[str, Any]:
-    return {
-        "alarm_id": r.alarm_id,
-        "home_id": r.home_id,
-        "kind": r.kind,
-        "ts": r.ts,
-        "reached_worker": r.reached_worker,
-    }

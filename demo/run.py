@@ -32,10 +32,10 @@ from cloud.notify.twilio_standin import TwilioStandin
 from demo.cast import STAGES, families_for, workers_for
 from demo.observe import BrokerTap, Observer, Timeline
 from demo.phones import WorkerPhones
-from demo.procs import DemoError, ProcessGroup, free_port, wait_http
+from demo.procs import DemoError, ProcessGroup, wait_http
 from demo.report import build_summary
 from demo.seed import login, seed
-from testbed import InfluxServer, MosquittoServer
+from testbed import InfluxServer, MosquittoServer, free_port
 
 log = logging.getLogger("demo")
 
@@ -261,6 +261,7 @@ def run(args: argparse.Namespace, rundir: Path) -> dict[str, Any]:
             rundir=rundir,
             started=t0,
         )
+        observer.close()
         summary["timeline"] = timeline.lines
         step("stopping everything the demo started")
     if not args.keep:

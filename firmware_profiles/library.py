@@ -10,33 +10,13 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from firmware_profiles.checks import Loc, cross_check
+from firmware_profiles.checks import cross_check
 from firmware_profiles.errors import ProfileError, ProfileNotFound
 from firmware_profiles.profile import DeviceProfile
 from firmware_profiles.schema import ProfileSpec
-from protocol.yamlfile import FileError, format_validation_error, parse_yaml_text
+from protocol.yamlfile import FileError, format_validation_error, line_of, parse_yaml_text
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "devices"
-
-
-def line_of(root: yaml.Node | None, loc: Loc) -> int:
-    """1-based line of the node at ``loc`` (or of its nearest existing parent)."""
-    node = root
-    line = node.start_mark.line + 1 if node is not None else 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            pair = next(((k, v) for k, v in node.value if k.value == part), None)
-            if pair is None:
-                return line
-            node = pair[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return line
-            node = node.value[part]
-        else:
-            return line
-        line = node.start_mark.line + 1
-    return line
 
 
 def load_profile(path: str | Path) -> DeviceProfile:
@@ -57,7 +37,8 @@ def load_profile(path: str | Path) -> DeviceProfile:
     except ValidationError as exc:
         raise ProfileError(p, format_validation_error(exc, root)) from exc
     problems = [
-        f"{line_of(root, loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in cross_check(spec)
+        f"{line_of(root, loc) or 1}: {'.'.join(map(str, loc))}: {msg}"
+        for loc, msg in cross_check(spec)
     ]
     if problems:
         raise ProfileError(p, problems)
@@ -132,7 +113,7 @@ def _id_line(prof: DeviceProfile) -> int:
         root = yaml.compose(prof.source.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     except (OSError, yaml.YAMLError):
         return 1
-    return line_of(root, ("id",))
+    return line_of(root, ("id",)) or 1
 
 
 def load_library(path: str | Path | None = None) -> ProfileLibrary:

@@ -24,7 +24,7 @@ class FileError(ValueError):
         super().__init__("\n".join(f"{self.path}:{p}" for p in problems))
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     """1-based line of the deepest node reachable along a pydantic error location."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
@@ -52,7 +52,7 @@ def format_validation_error(exc: ValidationError, root: yaml.Node | None) -> lis
     for err in exc.errors():
         loc = tuple(err["loc"])
         field = ".".join(str(p) for p in loc) or "(top level)"
-        line = _line_of(root, loc)
+        line = line_of(root, loc)
         problems.append(f"{line if line is not None else '?'}: {field}: {err['msg']}")
     return problems
 

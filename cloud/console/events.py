@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloud import background
 from cloud.alarms.models import OPEN, Alarm
 from cloud.console.live import Targets, snapshot
 from cloud.dispatch.config import DispatchConfig
@@ -125,13 +126,8 @@ class LiveHub:
     async def running(self, app: FastAPI) -> AsyncIterator[None]:
         """Lifespan hook (after dispatch's): the watcher runs while the app does."""
         self._targets = Targets.from_config(dispatch_config(app))
-        task = asyncio.create_task(self.run(), name="console-live-hub")
-        try:
+        async with background.running(self.run(), name="console-live-hub"):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def sse(event: str, data: str) -> str:

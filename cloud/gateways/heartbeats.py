@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloud import background
 from cloud.gateways.models import Gateway
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,8 @@ class HeartbeatRecorder:
                 await asyncio.sleep(interval)
                 await self.flush()
 
-        task = asyncio.create_task(loop(), name="heartbeat-flush")
         try:
-            yield
+            async with background.running(loop(), name="heartbeat-flush"):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await self.flush()

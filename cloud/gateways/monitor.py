@@ -17,6 +17,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloud import background
 from cloud.alarms.models import CLEARED, OPEN, Alarm, AlarmEvent
 from cloud.db import utcnow
 from cloud.gateways.models import Gateway
@@ -187,10 +188,5 @@ async def offline_monitor(app: FastAPI) -> AsyncIterator[None]:
             if went or back:
                 app.state.alarm_wakeup.set()
 
-    task = asyncio.create_task(loop(), name="gateway-offline-monitor")
-    try:
+    async with background.running(loop(), name="gateway-offline-monitor"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
