@@ -201,9 +201,16 @@ class OutboxSender:
         claimed = await self._claim(now)
         if not claimed:
             return 0
-        results = await asyncio.gather(*(self._send(n) for n in claimed))
-        await self._settle(now, claimed, results)
+        by_address: dict[tuple[str, str], list[Notification]] = {}
+        for n in claimed:
+            by_address.setdefault((n.channel, n.address), []).append(n)
+        lanes = await asyncio.gather(*(self._send_in_order(rows) for rows in by_address.values()))
+        await self._settle(now, claimed, [r for lane in lanes for r in lane])
         return len(claimed)
+
+    async def _send_in_order(self, rows: list[Notification]) -> list[_Result]:
+        """One recipient address's messages, one after another, so they arrive in order."""
+        return [await self._send(n) for n in rows]
 
     async def _claim(self, now: datetime) -> list[Notification]:
         async with self.sessionmaker() as session, session.begin():
@@ -214,7 +221,7 @@ class OutboxSender:
                         or_(Notification.state == PENDING, Notification.state == SENDING),
                         Notification.next_attempt_at <= now,
                     )
-                    .order_by(Notification.next_attempt_at)
+                    .order_by(Notification.next_attempt_at, Notification.id)
                     .limit(self.batch)
                     .with_for_update(skip_locked=True)
                 )

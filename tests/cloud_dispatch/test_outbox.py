@@ -174,3 +174,15 @@ def test_blocking_twilio_client_reaches_the_standin(twilio: TwilioStandin) -> No
     with pytest.raises(TwilioRestException) as err:
         wrong.messages.create(to="+8613800000042", from_="+15550000001", body="x")
     assert err.value.status == 401 and err.value.code == 20003
+
+
+async def test_one_numbers_messages_arrive_in_the_order_written(
+    rig: Rig, twilio: TwilioStandin
+) -> None:
+    for i in range(6):
+        await queue(rig, "+8613800000001", body=f"a{i}")
+        await queue(rig, "+8613800000002", body=f"b{i}")
+    assert await rig.dispatcher.outbox.process(rig.clock.now()) == 12
+    for phone, prefix in (("+8613800000001", "a"), ("+8613800000002", "b")):
+        bodies = [m.body for m in twilio.messages if m.to == phone]
+        assert bodies == [f"{prefix}{i}" for i in range(6)]
