@@ -26,7 +26,7 @@ import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from edge.detectors.fall import FallConfig, FallDetector, FallModel, waist_defaults  # noqa: E402
-from protocol import Reading, ReadingKind  # noqa: E402
+from protocol import AlarmKind, Reading, ReadingKind  # noqa: E402
 
 G = 9.80665
 EPOCH = 1_700_000_000.0  # trials are placed at this epoch; only differences matter
@@ -161,6 +161,7 @@ class Outcome:
     alarms: list[float]  # impact times, s from trial start
     decided: list[float]  # decision times, s from trial start
     window: tuple[float, float] | None
+    recovered: list[float] = field(default_factory=list)  # fall_recovered hints, s from start
 
 
 def run_trial(
@@ -183,12 +184,13 @@ def run_trial(
         dets += det.feed(r)
         dets += det.tick(r.end_ts)
     dets += det.tick(EPOCH + float(t[-1]) + 2 * cfg.flush_after_s)
-    active = [d for d in dets if d.active]
+    active = [d for d in dets if d.active and d.kind == AlarmKind.FALL]
     return Outcome(
         trial,
         [d.ts - EPOCH for d in active],
         [float(d.details["decided_at"]) - EPOCH for d in active],
         window,
+        [d.ts - EPOCH for d in dets if d.active and d.kind == AlarmKind.FALL_RECOVERED],
     )
 
 
@@ -222,6 +224,7 @@ def summarize(outcomes: list[Outcome], margin: float) -> dict[str, Any]:
         for bucket in (groups[o.trial.age_group], groups["all"], acts[o.trial.activity]):
             bucket[key] += 1
             bucket[key + "_ok"] += int(ok)
+            bucket[key + "_hint"] += int(bool(o.recovered) and not o.alarms)
 
     def figures(b: dict[str, int]) -> dict[str, Any]:
         return {
@@ -229,6 +232,8 @@ def summarize(outcomes: list[Outcome], margin: float) -> dict[str, Any]:
             "adl_trials": b["adls"],
             "sensitivity": rate(b["falls_ok"], b["falls"]),
             "specificity": rate(b["adls_ok"], b["adls"]),
+            # trials whose only output was a fall_recovered hint (a hint is not an alarm)
+            "recovered_hints": {"fall_trials": b["falls_hint"], "adl_trials": b["adls_hint"]},
         }
 
     d = np.asarray(delays)
@@ -272,12 +277,13 @@ def print_table(res: dict[str, Any], title: str) -> None:
 
     print(title)
     print(f"trials {res['trials']}  subjects {res['subjects']}")
-    print(f"{'group':<10}{'falls':>6}{'sens':>8}{'ADLs':>6}{'spec':>8}")
+    print(f"{'group':<10}{'falls':>6}{'sens':>8}{'ADLs':>6}{'spec':>8}{'hints':>7}")
     rows = [("all", res), *res["per_age_group"].items(), *res["per_activity"].items()]
     for name, f in rows:
+        hints = f["recovered_hints"]["fall_trials"] + f["recovered_hints"]["adl_trials"]
         print(
             f"{name:<10}{f['fall_trials']:>6}{pct(f['sensitivity']):>8}"
-            f"{f['adl_trials']:>6}{pct(f['specificity']):>8}"
+            f"{f['adl_trials']:>6}{pct(f['specificity']):>8}{hints or '':>7}"
         )
     print(f"detection delay from fall start, s: {res['detection_delay_s']}")
 

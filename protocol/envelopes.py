@@ -43,6 +43,7 @@ class AlarmKind(StrEnum):
 
     FALL = "fall"
     RADAR_FALL = "radar_fall"
+    FALL_RECOVERED = "fall_recovered"  # a fall the wearer got straight back up from: a hint
     SOS = "sos"
     INACTIVITY = "inactivity"
     NOT_UP = "not_up"
@@ -62,6 +63,7 @@ class AlarmKind(StrEnum):
 DEFAULT_SEVERITY: dict[AlarmKind, Severity] = {
     AlarmKind.FALL: Severity.CRITICAL,
     AlarmKind.RADAR_FALL: Severity.CRITICAL,
+    AlarmKind.FALL_RECOVERED: Severity.INFO,
     AlarmKind.SOS: Severity.CRITICAL,
     AlarmKind.INACTIVITY: Severity.HIGH,
     AlarmKind.NOT_UP: Severity.HIGH,

@@ -27,11 +27,15 @@ class DispatchConfig(BaseSettings):
         description="Warnings that become maintenance tasks for installers.",
     )
     hint_kinds: list[str] = Field(
-        default=[AlarmKind.OFF_WRIST, "activity_decline"],
+        default=[AlarmKind.OFF_WRIST, AlarmKind.FALL_RECOVERED, "activity_decline"],
         description="Kinds collected as clues for the next routine visit.",
     )
     repeat_hints: dict[str, int] = Field(
-        default={AlarmKind.NIGHT_WANDERING: 3, AlarmKind.OFF_WRIST: 3},
+        default={
+            AlarmKind.NIGHT_WANDERING: 3,
+            AlarmKind.OFF_WRIST: 3,
+            AlarmKind.FALL_RECOVERED: 2,
+        },
         description="Kinds that also leave a '<kind>_repeated' clue at this many in a week.",
     )
     kind_skills: dict[str, list[str]] = Field(

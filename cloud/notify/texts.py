@@ -7,6 +7,7 @@ from dataclasses import dataclass
 KIND_NAMES: dict[str, tuple[str, str]] = {
     "fall": ("跌倒", "a fall"),
     "radar_fall": ("跌倒(雷达)", "a fall (radar)"),
+    "fall_recovered": ("跌倒后已自行起身", "a fall they got up from"),
     "sos": ("紧急呼叫", "an SOS call"),
     "inactivity": ("长时间无活动", "no activity for a long time"),
     "not_up": ("早上未起床", "not up this morning"),

@@ -25,6 +25,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -137,6 +138,36 @@ class FallConfig(BaseModel):
     cancel_window_s: float = Field(
         default=900.0, ge=0, title="Cancel window", description="A cancel ends falls this recent."
     )
+    recovery_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=30,
+        title="Recovery window",
+        description="Hold a fall this long after the impact; if the wearer's trunk went over "
+        "and came back to its posture before the fall, it is a fall_recovered hint, not an "
+        "alarm, s. 0 decides at once (a wrist's angle says nothing about posture).",
+    )
+    lying_deg: float = Field(
+        default=60.0,
+        gt=0,
+        le=180,
+        title="Lying tilt",
+        description="Tilt from the posture before the fall that counts as lying, deg (a fall "
+        "that ends sitting never gets there, so it is never taken for a recovery).",
+    )
+    upright_deg: float = Field(
+        default=30.0,
+        gt=0,
+        le=180,
+        title="Recovered tilt",
+        description="Tilt from the posture before the fall that counts as back up, deg.",
+    )
+    recovered_hold_s: float = Field(
+        default=0.5,
+        gt=0,
+        title="Recovered hold",
+        description="How long the posture must stay back up to count as recovered, s.",
+    )
     weights: str | None = Field(
         default=None,
         title="Weights",
@@ -153,7 +184,9 @@ class FallConfig(BaseModel):
 
 def waist_defaults() -> FallConfig:
     """The waist/pendant configuration the gateway runs."""
-    return FallConfig(placement="waist", on_g=1.8, off_g=1.3, clip_g=15.5, post_s=2.5)
+    return FallConfig(
+        placement="waist", on_g=1.8, off_g=1.3, clip_g=15.5, post_s=2.5, recovery_s=8.0
+    )
 
 
 class FallModel:
@@ -280,6 +313,60 @@ def window_features(
     )
 
 
+def recovered_at(grav: F64, posture: F64, fs: float, cfg: FallConfig) -> int | None:
+    """Index in ``grav`` (gravity after an impact) where the wearer is back in ``posture``.
+
+    Back means: the trunk first went over (tilt from ``posture`` beyond ``lying_deg``), then
+    stayed within ``upright_deg`` of it for ``recovered_hold_s``. None if not.
+    """
+    if not len(grav):
+        return None
+    unit = grav / (np.linalg.norm(grav, axis=1, keepdims=True) + 1e-9)
+    tilt = np.degrees(np.arccos(np.clip(unit @ posture, -1.0, 1.0)))
+    over = np.flatnonzero(tilt > cfg.lying_deg)
+    if not len(over):
+        return None
+    hold = max(1, round(cfg.recovered_hold_s * fs))
+    back = (tilt[over[0] :] < cfg.upright_deg).astype(np.int64)
+    if len(back) < hold:
+        return None
+    runs = np.convolve(back, np.ones(hold, dtype=np.int64), mode="valid")
+    full = np.flatnonzero(runs == hold)
+    return int(over[0] + full[0]) if len(full) else None
+
+
+@dataclass(slots=True)
+class HeldFall:
+    """A fall scored above threshold, waiting out the recovery window."""
+
+    p: int  # absolute sample index of the impact peak
+    t_peak: float
+    score: float
+    feats: F64
+    posture: F64  # unit gravity direction before the fall
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return {
+            "p": self.p,
+            "t_peak": self.t_peak,
+            "score": self.score,
+            "feats": self.feats.tolist(),
+            "posture": self.posture.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> HeldFall:
+        """Inverse of ``to_json``."""
+        return cls(
+            int(d["p"]),
+            float(d["t_peak"]),
+            float(d["score"]),
+            np.asarray(d["feats"], dtype=np.float64),
+            np.asarray(d["posture"], dtype=np.float64),
+        )
+
+
 class FallDetector(Detector):
     """Impact candidates from an accelerometer, confirmed by a learned score."""
 
@@ -308,9 +395,8 @@ class FallDetector(Detector):
         )
         self.fs = self.cfg.rate_hz
         self.sos = sps.butter(2, self.cfg.gravity_hz, fs=self.fs, output="sos")
-        self.keep = math.ceil(
-            (self.cfg.pre_s + self.cfg.post_s + self.cfg.max_event_s + 1) * self.fs
-        )
+        after_s = max(self.cfg.post_s, self.cfg.recovery_s)
+        self.keep = math.ceil((self.cfg.pre_s + after_s + self.cfg.max_event_s + 1) * self.fs)
         self.max_event = max(1, round(self.cfg.max_event_s * self.fs))
         self.merge = round(self.cfg.merge_s * self.fs)
         rate = sample_rate_hz or 0.0
@@ -331,6 +417,7 @@ class FallDetector(Detector):
         self.event_start = 0
         self.event_peak = -1
         self.pending: list[int] = []  # absolute indices of impact peaks awaiting scoring
+        self.held: list[HeldFall] = []  # falls waiting out the recovery window
 
     # -- streaming -----------------------------------------------------------------------
 
@@ -352,7 +439,7 @@ class FallDetector(Detector):
 
     def tick(self, now: float) -> list[Detection]:
         """Score candidates whose stream went silent before their post window completed."""
-        if self.pending and now - self.resampler.last_t >= self.cfg.flush_after_s:
+        if (self.pending or self.held) and now - self.resampler.last_t >= self.cfg.flush_after_s:
             return self._flush()
         return []
 
@@ -423,14 +510,39 @@ class FallDetector(Detector):
             if score < self.threshold or t_peak - self.last_alarm_t < self.cfg.refractory_s:
                 continue
             self.last_alarm_t = t_peak
-            self.open_falls.append(t_peak)
-            decided = float(self.t[min(end, p + post) - self.base - 1])
-            out.append(self._detection(t_peak, score, feats, decided))
+            self.held.append(HeldFall(p, t_peak, score, feats, self._posture_before(p)))
+        return out + self._decide_held(end, final=final)
+
+    def _posture_before(self, p: int) -> F64:
+        """Gravity direction (unit) over the pre-impact window of the peak at ``p``."""
+        lo = max(0, p - self.base - round(self.cfg.pre_s * self.fs))
+        hi = max(lo + 1, p - self.base - round(self.fs))
+        g = self.grav[lo:hi].mean(axis=0)
+        return np.asarray(g / (np.linalg.norm(g) + 1e-9), dtype=np.float64)
+
+    def _decide_held(self, end: int, *, final: bool) -> list[Detection]:
+        """Alarm (or record a recovery) for held falls whose recovery window is complete."""
+        span = round(self.cfg.recovery_s * self.fs)
+        wait = max(span, round(self.cfg.post_s * self.fs))
+        done = [final or h.p + wait <= end for h in self.held]
+        ready = [h for h, d in zip(self.held, done, strict=True) if d]
+        self.held = [h for h, d in zip(self.held, done, strict=True) if not d]
+        out: list[Detection] = []
+        for h in ready:
+            hi = min(end, h.p + wait) - self.base
+            decided = float(self.t[hi - 1])
+            after = self.grav[h.p - self.base : min(hi, h.p - self.base + span)]
+            back_at = recovered_at(after, h.posture, self.fs, self.cfg) if span else None
+            if back_at is None:
+                self.open_falls.append(h.t_peak)
+                out.append(self._detection(h.t_peak, h.score, h.feats, decided))
+            else:
+                out += self._recovery(h, float(self.t[h.p - self.base + back_at]), decided)
         return out
 
     def _flush(self) -> list[Detection]:
-        if not self.pending or not len(self.t):
-            self.pending = []
+        if not (self.pending or self.held) or not len(self.t):
+            self.pending, self.held = [], []
             return []
         full_mag = np.linalg.norm(self.xyz, axis=1)
         return self._score_ready(full_mag, self.base + len(self.t), final=True)
@@ -467,6 +579,46 @@ class FallDetector(Detector):
             ),
         )
 
+    def _recovery(self, h: HeldFall, back_ts: float, decided: float) -> list[Detection]:
+        """A fall the wearer got straight up from: a hint raised and closed at once."""
+        f = dict(zip(FEATURES, h.feats.tolist(), strict=True))
+        up_s = back_ts - h.t_peak
+        log.info(
+            "fall of %s at %.2f: back up after %.1f s, no alarm", self.device_id, h.t_peak, up_s
+        )
+        details = {
+            "placement": self.cfg.placement,
+            "decided_at": decided,
+            "back_up_s": round(up_s, 2),
+            "fall_score": round(h.score, 4),
+            **{k: round(v, 4) for k, v in f.items()},
+        }
+        common = {
+            "kind": AlarmKind.FALL_RECOVERED,
+            "detector": self.type,
+            "device_id": self.device_id,
+            "room": self.room,
+        }
+        return [
+            Detection(
+                ts=h.t_peak,
+                score=h.score,
+                message=f"fall-like impact {f['peak_g']:.1f} g; back up after {up_s:.0f} s",
+                details=details,
+                evidence=(
+                    {
+                        "device_id": self.device_id or "",
+                        "kind": str(ReadingKind.ACCEL),
+                        "ts": h.t_peak,
+                        "value": round(f["peak_g"], 3),
+                        "summary": {"peak_g": round(f["peak_g"], 3), "back_up_s": round(up_s, 1)},
+                    },
+                ),
+                **common,
+            ),
+            Detection(ts=decided, active=False, message="back up", details=details, **common),
+        ]
+
     def _cancel(self, reading: Reading) -> list[Detection]:
         _, v = scalar_series(reading, self.type)
         if not len(v) or not v.any():
@@ -502,6 +654,7 @@ class FallDetector(Detector):
             "event_start": self.event_start,
             "event_peak": self.event_peak,
             "pending": list(self.pending),
+            "held": [h.to_json() for h in self.held],
             "last_alarm_t": finite_or_none(self.last_alarm_t),
             "open_falls": list(self.open_falls),
         }
@@ -518,5 +671,6 @@ class FallDetector(Detector):
         self.event_start = int(state["event_start"])
         self.event_peak = int(state["event_peak"])
         self.pending = [int(p) for p in state["pending"]]
+        self.held = [HeldFall.from_json(h) for h in state.get("held", [])]
         self.last_alarm_t = none_to(state["last_alarm_t"], -math.inf)
         self.open_falls = [float(t) for t in state["open_falls"]]

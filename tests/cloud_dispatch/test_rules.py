@@ -98,3 +98,17 @@ async def test_repeated_night_wandering_leaves_one_clue(rig: Rig) -> None:
         tasks = list(await s.scalars(select(Task)))
     assert clues == [("night_wandering_repeated", "night wandering: 3+ times in 7 days")]
     assert len(tasks) == 1  # each one also a response: they joined the open task
+
+
+async def test_a_fall_the_resident_got_up_from_is_a_clue_not_a_task(rig: Rig) -> None:
+    city = await seed_city(rig.sm, workers=2)
+    for _ in range(2):
+        await raise_alarm(rig.sm, city, "fall_recovered", "info", now=rig.clock.now())
+        await settle(rig)
+        rig.clock.advance(86400)
+    async with rig.sm() as s:
+        clues = sorted(c.kind for c in await s.scalars(select(Clue)))
+        tasks = list(await s.scalars(select(Task)))
+        offers = list(await s.scalars(select(Offer)))
+    assert clues == ["fall_recovered", "fall_recovered", "fall_recovered_repeated"]
+    assert tasks == [] and offers == []

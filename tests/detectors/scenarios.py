@@ -20,7 +20,7 @@ import numpy as np
 from edge.detectors import Detection, Detector
 from edge.detectors.bathroom_dwell import BathroomDwellDetector
 from edge.detectors.device_health import DeviceHealthDetector
-from edge.detectors.fall import FallDetector
+from edge.detectors.fall import FallDetector, waist_defaults
 from edge.detectors.home import HomeContext
 from edge.detectors.inactivity import InactivityDetector
 from edge.detectors.night_wandering import NightWanderingDetector
@@ -178,6 +178,31 @@ def fall_scenario(seed: int) -> list[Item]:
     items = _segments("band-1", ReadingKind.ACCEL, t[keep], x[keep], 5.0)
     items.append(Data("band-1", ReadingKind.CANCEL, np.array([T0 + 50]), np.array([1.0])))
     return items
+
+
+def pendant_scenario(seed: int) -> list[Item]:
+    """A waist pendant at 100 Hz: sitting, lying back hard and sitting up again (a recovery),
+    then a fall that stays down."""
+    rng = np.random.default_rng(seed)
+    t = T0 + np.arange(0, 60, 0.01)
+    rel = t - T0
+    upright, back, side = np.array([0.0, -1.0, 0.0]), np.array([0.0, 0.0, 1.0]), [1.0, 0, 0]
+
+    def turn(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> None:
+        m = (rel >= t0) & (rel < t1)
+        w = ((rel[m] - t0) / (t1 - t0))[:, None]
+        x[m] = (1 - w) * a + w * b
+
+    x = np.tile(upright, (len(t), 1))
+    turn(upright, back, 12.0, 12.8)
+    x[(rel >= 12.8) & (rel < 16.0)] = back
+    x[(rel >= 12.8) & (rel < 12.86)] = [0.6, -1.2, 2.4]
+    turn(back, upright, 16.0, 17.0)
+    x[(rel >= 40.0) & (rel < 40.35)] = [0.1, -0.2, 0.1]
+    x[(rel >= 40.35) & (rel < 40.42)] = [3.5, -3.0, 2.5]
+    x[rel >= 40.42] = side
+    x += rng.normal(0, 0.01, x.shape)
+    return _segments("pendant-1", ReadingKind.ACCEL, t, x, 5.0)
 
 
 def radar_scenario(seed: int) -> list[Item]:
@@ -376,3 +401,17 @@ SCENARIOS: dict[str, tuple[Callable[[], Detector], Callable[[int], list[Item]]]]
     "night_wandering": (lambda: NightWanderingDetector(home=HOME), home_scenario),
     "bathroom_dwell": (lambda: BathroomDwellDetector(home=HOME), home_scenario),
 }
+
+# Further configurations of registered types, held to the same contract.
+VARIANTS: dict[str, tuple[Callable[[], Detector], Callable[[int], list[Item]]]] = {
+    # every candidate scores past threshold 0, so the recovery window's state is exercised
+    "fall_waist_recovery": (
+        lambda: FallDetector(
+            waist_defaults().model_copy(update={"threshold": 0.0}),
+            device_id="pendant-1",
+            sample_rate_hz=100.0,
+        ),
+        pendant_scenario,
+    ),
+}
+CASES = {**SCENARIOS, **VARIANTS}

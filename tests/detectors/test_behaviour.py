@@ -11,7 +11,7 @@ from edge.detectors.fall import FallDetector
 from edge.detectors.sos import SosDetector
 from edge.detectors.vitals import VitalsDetector
 from protocol import Reading, ReadingKind
-from tests.detectors.scenarios import SCENARIOS, T0, run
+from tests.detectors.scenarios import CASES, SCENARIOS, T0, run
 
 
 def test_fall_is_raised_and_cancelled_by_the_resident() -> None:
@@ -108,3 +108,28 @@ def test_build_bank_by_family() -> None:
     off = DetectorsConfig.model_validate({"inactivity": {"enabled": False}})
     home = load_home(REPO / "device_sim" / "homes" / "flat_li.yaml")
     assert "inactivity" not in {d.type for d in build_bank(home, lib, off).detectors}
+
+
+def test_a_pendant_wearer_who_lies_back_and_sits_up_leaves_a_hint_not_an_alarm() -> None:
+    make, scenario = CASES["fall_waist_recovery"]
+    out = run(make, scenario(1))
+    assert [(k, a) for k, _, a, _ in out] == [
+        ("fall_recovered", True),
+        ("fall_recovered", False),
+        ("fall", True),
+    ]
+    assert 12.7 < out[0][1] - T0 < 12.9  # the impact
+    assert 16.5 < out[1][1] - T0 < 22  # decided once back up and the window is over
+    assert 40.3 < out[2][1] - T0 < 40.5
+
+
+def test_a_fall_that_ends_sitting_is_not_taken_for_a_recovery() -> None:
+    from edge.detectors.fall import recovered_at, waist_defaults
+
+    cfg = waist_defaults()
+    up = np.array([0.0, -1.0, 0.0])
+    leaning = np.tile([0.0, -0.7, 0.7], (400, 1))  # 45 deg: slumped, never lying
+    back_up = np.vstack([np.tile([0.0, 0.0, 1.0], (100, 1)), np.tile(up, (100, 1))])
+    assert recovered_at(leaning, up, 50.0, cfg) is None
+    assert recovered_at(back_up, up, 50.0, cfg) == 100
+    assert recovered_at(back_up[:120], up, 50.0, cfg) is None  # not back for long enough

@@ -34,3 +34,11 @@ def test_falls_caught_and_daily_life_left_alone(
         assert delay is None or delay < 8.0
     for name in adls:
         assert run_trial(by_name[name], cfg).alarms == [], f"{name} raised an alarm"
+
+
+def test_lying_back_hard_and_sitting_up_is_a_hint_on_the_waist(datasets_dir: Path) -> None:
+    """SisFall D13 (lying down quickly, then sitting up): impact and tilt like a soft fall,
+    but the wearer is back up within seconds; a hint for the next visit, not an alarm."""
+    trials = {t.path.stem: t for t in discover("sisfall", datasets_dir / "sisfall")}
+    out = run_trial(trials["D13_SA03_R04"], default_config("sisfall"))
+    assert out.alarms == [] and len(out.recovered) == 1

@@ -131,3 +131,19 @@ def test_restore_resumes_open_alarms(home_file: Path) -> None:
     assert resumed.handle(fall(T0 + 5, score=0.6)) == []  # still the same open alarm
     [update] = resumed.handle(Tick(T0 + 130))
     assert isinstance(update, AlarmUpdate) and update.alarm_id == alarm.alarm_id
+
+
+def test_a_fall_the_wearer_got_up_from_is_an_info_hint_raised_and_closed(
+    home_file: Path,
+) -> None:
+    am = manager(home_file)
+    got_up = fall(T0, 0.9, AlarmKind.FALL_RECOVERED)
+    [hint] = am.handle(got_up)
+    assert isinstance(hint, Alarm) and hint.severity is Severity.INFO
+    [closed] = am.handle(
+        Detection(AlarmKind.FALL_RECOVERED, "fall", T0 + 8, active=False, device_id="sos_button")
+    )
+    assert isinstance(closed, AlarmUpdate) and closed.action is AlarmAction.CLEAR
+    assert am.open_count == 0
+    [again] = am.handle(fall(T0 + 3600, 0.9, AlarmKind.FALL_RECOVERED))
+    assert isinstance(again, Alarm) and again.alarm_id != hint.alarm_id  # a hint of its own
