@@ -25,7 +25,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -593,31 +593,26 @@ class FallDetector(Detector):
             "fall_score": round(h.score, 4),
             **{k: round(v, 4) for k, v in f.items()},
         }
-        common = {
-            "kind": AlarmKind.FALL_RECOVERED,
-            "detector": self.type,
-            "device_id": self.device_id,
-            "room": self.room,
-        }
-        return [
-            Detection(
-                ts=h.t_peak,
-                score=h.score,
-                message=f"fall-like impact {f['peak_g']:.1f} g; back up after {up_s:.0f} s",
-                details=details,
-                evidence=(
-                    {
-                        "device_id": self.device_id or "",
-                        "kind": str(ReadingKind.ACCEL),
-                        "ts": h.t_peak,
-                        "value": round(f["peak_g"], 3),
-                        "summary": {"peak_g": round(f["peak_g"], 3), "back_up_s": round(up_s, 1)},
-                    },
-                ),
-                **common,
+        opened = Detection(
+            kind=AlarmKind.FALL_RECOVERED,
+            detector=self.type,
+            ts=h.t_peak,
+            device_id=self.device_id,
+            room=self.room,
+            score=h.score,
+            message=f"fall-like impact {f['peak_g']:.1f} g; back up after {up_s:.0f} s",
+            details=details,
+            evidence=(
+                {
+                    "device_id": self.device_id or "",
+                    "kind": str(ReadingKind.ACCEL),
+                    "ts": h.t_peak,
+                    "value": round(f["peak_g"], 3),
+                    "summary": {"peak_g": round(f["peak_g"], 3), "back_up_s": round(up_s, 1)},
+                },
             ),
-            Detection(ts=decided, active=False, message="back up", details=details, **common),
-        ]
+        )
+        return [opened, replace(opened, ts=decided, active=False, message="back up", evidence=())]
 
     def _cancel(self, reading: Reading) -> list[Detection]:
         _, v = scalar_series(reading, self.type)
