@@ -620,6 +620,9 @@ class FallDetector(Detector):
             return []
         ended = [t for t in self.open_falls if reading.ts - t <= self.cfg.cancel_window_s]
         self.open_falls = []
+        if self.held:  # still in their recovery window: never raised, so nothing to end
+            log.info("fall of %s cancelled by the resident before it was raised", self.device_id)
+            self.held = []
         return [
             Detection(
                 kind=AlarmKind.FALL,

@@ -11,7 +11,7 @@ from edge.detectors.fall import FallDetector
 from edge.detectors.sos import SosDetector
 from edge.detectors.vitals import VitalsDetector
 from protocol import Reading, ReadingKind
-from tests.detectors.scenarios import CASES, SCENARIOS, T0, run
+from tests.detectors.scenarios import CASES, SCENARIOS, T0, Data, Tick, run
 
 
 def test_fall_is_raised_and_cancelled_by_the_resident() -> None:
@@ -133,3 +133,14 @@ def test_a_fall_that_ends_sitting_is_not_taken_for_a_recovery() -> None:
     assert recovered_at(leaning, up, 50.0, cfg) is None
     assert recovered_at(back_up, up, 50.0, cfg) == 100
     assert recovered_at(back_up[:120], up, 50.0, cfg) is None  # not back for long enough
+
+
+def test_a_cancel_during_the_recovery_window_stops_the_fall_alarm() -> None:
+    make, scenario = CASES["fall_waist_recovery"]
+    items = scenario(1)
+    fall_at = next(
+        i for i, it in enumerate(items) if isinstance(it, Tick) and it.now > T0 + 42
+    )  # the fall at 40.35 s is held until 48 s
+    cancel = Data("pendant-1", ReadingKind.CANCEL, np.array([T0 + 42.5]), np.array([1.0]))
+    out = run(make, [*items[:fall_at], cancel, *items[fall_at:]])
+    assert [(k, a) for k, _, a, _ in out] == [("fall_recovered", True), ("fall_recovered", False)]
