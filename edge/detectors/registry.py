@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge.detectors.base import Detector, DetectorBank
 from edge.detectors.bathroom_dwell import BathroomDwellConfig, BathroomDwellDetector
@@ -52,7 +52,8 @@ class DetectorsConfig(BaseModel):
     fall_waist: FallConfig = Field(
         default_factory=waist_defaults,
         title="Waist fall",
-        description="Fall detector for belt-clip / pendant sensors (family fall_pendant).",
+        description="Fall detector for belt-clip / pendant sensors (family fall_pendant); "
+        "fields given here override the waist defaults, the others keep them.",
     )
     radar_fall: RadarFallConfig = Field(
         default_factory=RadarFallConfig,
@@ -85,6 +86,14 @@ class DetectorsConfig(BaseModel):
         title="Bathroom dwell",
         description="A bathroom stay far longer than usual.",
     )
+
+    @field_validator("fall_waist", mode="before")
+    @classmethod
+    def _over_waist_defaults(cls, value: Any) -> Any:
+        """A partial ``fall_waist`` keeps the waist defaults for what it does not set."""
+        if isinstance(value, dict):
+            return {**waist_defaults().model_dump(exclude_unset=True), **value}
+        return value
 
 
 def _battery_curve(prof: Any) -> tuple[tuple[float, float], ...]:

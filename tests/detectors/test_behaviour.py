@@ -144,3 +144,13 @@ def test_a_cancel_during_the_recovery_window_stops_the_fall_alarm() -> None:
     cancel = Data("pendant-1", ReadingKind.CANCEL, np.array([T0 + 42.5]), np.array([1.0]))
     out = run(make, [*items[:fall_at], cancel, *items[fall_at:]])
     assert [(k, a) for k, _, a, _ in out] == [("fall_recovered", True), ("fall_recovered", False)]
+
+
+def test_a_partial_waist_config_keeps_the_waist_defaults() -> None:
+    from edge.detectors.fall import waist_defaults
+
+    cfg = DetectorsConfig.model_validate({"fall_waist": {"threshold": 0.5}}).fall_waist
+    assert cfg.threshold == 0.5
+    assert cfg.model_copy(update={"threshold": None}) == waist_defaults()
+    with pytest.raises(ValidationError, match=r"fall_waist\.bogus"):
+        DetectorsConfig.model_validate({"fall_waist": {"bogus": 1}})
