@@ -260,7 +260,7 @@ def window_features(
     pre, ff, imp = span(-cfg.pre_s, -1.0), span(-1.0, 0.0), span(-1.0, 0.5)
     post = span(1.0, cfg.post_s)
     ctx = span(-cfg.pre_s, cfg.post_s)
-    g_pre = grav[pre].mean(axis=0) if pre.stop > pre.start else grav[max(0, p - 1)]
+    g_pre = posture_before(grav, p, fs, cfg)
     g_post = grav[post].mean(axis=0) if post.stop > post.start else grav[end - 1]
     cos = float(np.dot(g_pre, g_post) / (np.linalg.norm(g_pre) * np.linalg.norm(g_post) + 1e-9))
     dyn = np.linalg.norm(xyz - grav, axis=1)
@@ -311,6 +311,12 @@ def window_features(
             float(np.abs(np.diff(mag[pre])).mean()) * fs if pre.stop - pre.start > 1 else 0.0,
         ]
     )
+
+
+def posture_before(grav: F64, p: int, fs: float, cfg: FallConfig) -> F64:
+    """Mean gravity from ``pre_s`` to 1 s before the impact at ``p`` (else the sample before)."""
+    a, b = max(0, p - round(cfg.pre_s * fs)), max(0, p - round(fs))
+    return np.asarray(grav[a:b].mean(axis=0) if b > a else grav[max(0, p - 1)], dtype=np.float64)
 
 
 def recovered_at(grav: F64, posture: F64, fs: float, cfg: FallConfig) -> int | None:
@@ -438,7 +444,8 @@ class FallDetector(Detector):
         return out
 
     def tick(self, now: float) -> list[Detection]:
-        """Score candidates whose stream went silent before their post window completed."""
+        """Score candidates, and decide held falls, whose stream went silent before their
+        window completed."""
         if (self.pending or self.held) and now - self.resampler.last_t >= self.cfg.flush_after_s:
             return self._flush()
         return []
@@ -510,15 +517,9 @@ class FallDetector(Detector):
             if score < self.threshold or t_peak - self.last_alarm_t < self.cfg.refractory_s:
                 continue
             self.last_alarm_t = t_peak
-            self.held.append(HeldFall(p, t_peak, score, feats, self._posture_before(p)))
+            g = posture_before(self.grav, p - self.base, self.fs, self.cfg)
+            self.held.append(HeldFall(p, t_peak, score, feats, g / (np.linalg.norm(g) + 1e-9)))
         return out + self._decide_held(end, final=final)
-
-    def _posture_before(self, p: int) -> F64:
-        """Gravity direction (unit) over the pre-impact window of the peak at ``p``."""
-        lo = max(0, p - self.base - round(self.cfg.pre_s * self.fs))
-        hi = max(lo + 1, p - self.base - round(self.fs))
-        g = self.grav[lo:hi].mean(axis=0)
-        return np.asarray(g / (np.linalg.norm(g) + 1e-9), dtype=np.float64)
 
     def _decide_held(self, end: int, *, final: bool) -> list[Detection]:
         """Alarm (or record a recovery) for held falls whose recovery window is complete."""
@@ -535,7 +536,7 @@ class FallDetector(Detector):
             back_at = recovered_at(after, h.posture, self.fs, self.cfg) if span else None
             if back_at is None:
                 self.open_falls.append(h.t_peak)
-                out.append(self._detection(h.t_peak, h.score, h.feats, decided))
+                out.append(self._detection(h, decided))
             else:
                 out += self._recovery(h, float(self.t[h.p - self.base + back_at]), decided)
         return out
@@ -547,33 +548,44 @@ class FallDetector(Detector):
         full_mag = np.linalg.norm(self.xyz, axis=1)
         return self._score_ready(full_mag, self.base + len(self.t), final=True)
 
-    def _detection(self, t_peak: float, score: float, feats: F64, decided: float) -> Detection:
-        f = dict(zip(FEATURES, feats.tolist(), strict=True))
-        summary = {
-            "peak_g": round(f["peak_g"], 3),
-            "tilt_deg": round(f["tilt_deg"], 1),
-            "post_std_g": round(f["post_std_g"], 3),
-            "score": round(score, 3),
+    def _detection(self, h: HeldFall, decided: float, up_s: float | None = None) -> Detection:
+        """The fall alarm, or with ``up_s`` (back up after) the fall_recovered hint."""
+        f = dict(zip(FEATURES, h.feats.tolist(), strict=True))
+        peak = round(f["peak_g"], 3)
+        details: dict[str, Any] = {
+            "placement": self.cfg.placement,
+            "decided_at": decided,
+            **{k: round(v, 4) for k, v in f.items()},
         }
+        if up_s is None:
+            kind = AlarmKind.FALL
+            message = f"fall: impact {f['peak_g']:.1f} g, posture change {f['tilt_deg']:.0f} deg"
+            summary = {
+                "peak_g": peak,
+                "tilt_deg": round(f["tilt_deg"], 1),
+                "post_std_g": round(f["post_std_g"], 3),
+                "score": round(h.score, 3),
+            }
+        else:
+            kind = AlarmKind.FALL_RECOVERED
+            message = f"fall-like impact {f['peak_g']:.1f} g; back up after {up_s:.0f} s"
+            details |= {"back_up_s": round(up_s, 2), "fall_score": round(h.score, 4)}
+            summary = {"peak_g": peak, "back_up_s": round(up_s, 1)}
         return Detection(
-            kind=AlarmKind.FALL,
+            kind=kind,
             detector=self.type,
-            ts=t_peak,
+            ts=h.t_peak,
             device_id=self.device_id,
             room=self.room,
-            score=score,
-            message=f"fall: impact {f['peak_g']:.1f} g, posture change {f['tilt_deg']:.0f} deg",
-            details={
-                "placement": self.cfg.placement,
-                "decided_at": decided,
-                **{k: round(v, 4) for k, v in f.items()},
-            },
+            score=h.score,
+            message=message,
+            details=details,
             evidence=(
                 {
                     "device_id": self.device_id or "",
                     "kind": str(ReadingKind.ACCEL),
-                    "ts": t_peak,
-                    "value": round(f["peak_g"], 3),
+                    "ts": h.t_peak,
+                    "value": peak,
                     "summary": summary,
                 },
             ),
@@ -581,37 +593,11 @@ class FallDetector(Detector):
 
     def _recovery(self, h: HeldFall, back_ts: float, decided: float) -> list[Detection]:
         """A fall the wearer got straight up from: a hint raised and closed at once."""
-        f = dict(zip(FEATURES, h.feats.tolist(), strict=True))
         up_s = back_ts - h.t_peak
         log.info(
             "fall of %s at %.2f: back up after %.1f s, no alarm", self.device_id, h.t_peak, up_s
         )
-        details = {
-            "placement": self.cfg.placement,
-            "decided_at": decided,
-            "back_up_s": round(up_s, 2),
-            "fall_score": round(h.score, 4),
-            **{k: round(v, 4) for k, v in f.items()},
-        }
-        opened = Detection(
-            kind=AlarmKind.FALL_RECOVERED,
-            detector=self.type,
-            ts=h.t_peak,
-            device_id=self.device_id,
-            room=self.room,
-            score=h.score,
-            message=f"fall-like impact {f['peak_g']:.1f} g; back up after {up_s:.0f} s",
-            details=details,
-            evidence=(
-                {
-                    "device_id": self.device_id or "",
-                    "kind": str(ReadingKind.ACCEL),
-                    "ts": h.t_peak,
-                    "value": round(f["peak_g"], 3),
-                    "summary": {"peak_g": round(f["peak_g"], 3), "back_up_s": round(up_s, 1)},
-                },
-            ),
-        )
+        opened = self._detection(h, decided, up_s)
         return [opened, replace(opened, ts=decided, active=False, message="back up", evidence=())]
 
     def _cancel(self, reading: Reading) -> list[Detection]:
