@@ -36,6 +36,8 @@ def cross_check(spec: ProfileSpec) -> list[tuple[Loc, str]]:
     else:
         problems += _check_json(spec)
     problems += _check_examples(spec, set(seen))
+    if spec.availability is not None and spec.availability.topic == spec.topic.pattern:
+        problems.append((("availability", "topic"), "is the device's data topic"))
     return problems
 
 

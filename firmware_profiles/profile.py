@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_profiles.availability import availability_state, zigbee2mqtt_timeout_s
 from firmware_profiles.binary_codec import BinaryCodec
 from firmware_profiles.codec import PayloadCodec
 from firmware_profiles.errors import DecodeError, EncodeError
@@ -37,6 +38,8 @@ class DeviceProfile:
         self.kinds: frozenset[ReadingKind] = frozenset(f.kind for f in spec.fields)
         self._kind_names = frozenset(k.value for k in self.kinds)
         self._topic = TopicPattern(spec.topic.pattern)
+        avail = spec.availability
+        self._availability = TopicPattern(avail.topic) if avail is not None else None
         self._codec: PayloadCodec = (
             JsonCodec(spec) if spec.encoding.format == "json" else BinaryCodec(spec)
         )
@@ -75,6 +78,37 @@ class DeviceProfile:
     def device_id_from_topic(self, topic: str) -> str | None:
         """The device id in ``topic``, or None when the topic is not this profile's."""
         return self._topic.device_id(topic)
+
+    @property
+    def offline_timeout_s(self) -> float | None:
+        """Silence after which the device is offline when its profile follows Zigbee2MQTT's
+        availability defaults (by power); None: the heartbeat rule decides."""
+        avail = self.spec.availability
+        if avail is None or avail.timeouts != "zigbee2mqtt":
+            return None
+        return zigbee2mqtt_timeout_s(self.power)
+
+    def availability_subscription(self) -> str | None:
+        """MQTT filter of every device's availability topic, or None without one."""
+        return self._availability.subscription() if self._availability else None
+
+    def availability_topic_for(self, device_id: str) -> str | None:
+        """The availability topic of ``device_id``, or None without one."""
+        return self._availability.topic_for(device_id) if self._availability else None
+
+    def device_id_from_availability_topic(self, topic: str) -> str | None:
+        """The device id in an availability ``topic``, or None when it is not one of ours."""
+        return self._availability.device_id(topic) if self._availability else None
+
+    def decode_availability(self, payload: bytes) -> bool:
+        """True online, False offline; DecodeError names the profile and the payload."""
+        avail = self.spec.availability
+        if avail is None:
+            raise DecodeError(f"{self.id}: this profile has no availability topic")
+        try:
+            return availability_state(payload, online=avail.online, offline=avail.offline)
+        except DecodeError as exc:
+            raise DecodeError(f"{self.id}: {exc}") from None
 
     def decode(self, topic: str, payload: bytes, *, received_at: float) -> list[Reading]:
         """Normalized readings in ``payload``; DecodeError names profile, topic and field."""

@@ -88,6 +88,40 @@ class Topic(_Strict):
         return value
 
 
+class Availability(_Strict):
+    """Where the device, or the bridge in front of it, says it is online or offline.
+
+    The payload is plain text (``online``; Zigbee2MQTT 1.x's legacy payload, ESPHome's
+    ``<node>/status``) or a JSON object with a ``state`` (``{"state":"online"}``,
+    Zigbee2MQTT 2.x); both are read.
+    """
+
+    topic: str = Field(
+        description="MQTT topic with one {device_id} level, e.g. "
+        "zigbee2mqtt/{device_id}/availability or {device_id}/status."
+    )
+    online: str = Field(default="online", min_length=1, description="State meaning online.")
+    offline: str = Field(default="offline", min_length=1, description="State meaning offline.")
+    timeouts: Literal["zigbee2mqtt", "heartbeat"] = Field(
+        default="heartbeat",
+        description="Silence before the gateway calls the device offline: zigbee2mqtt = "
+        "Zigbee2MQTT's availability defaults by power (mains 10 min, battery 25 h); "
+        "heartbeat = the profile's heartbeat_interval_s rule.",
+    )
+
+    @field_validator("topic")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        TopicPattern(value)
+        return value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Availability:
+        if self.online == self.offline:
+            raise ValueError(f"online and offline are both {self.online!r}")
+        return self
+
+
 class Timestamp(_Strict):
     """Where the payload carries the event time."""
 
@@ -293,6 +327,9 @@ class ProfileSpec(_Strict):
     encoding: Encoding
     timestamp: Timestamp | None = Field(
         default=None, description="Absent: event time is the time the message arrived."
+    )
+    availability: Availability | None = Field(
+        default=None, description="The device's online/offline topic, if it has one."
     )
     sample_rate_hz: float | None = Field(default=None, gt=0, le=2000)
     heartbeat_interval_s: float = Field(gt=0, description="Longest silence of a healthy device.")
