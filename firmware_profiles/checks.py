@@ -21,6 +21,11 @@ def cross_check(spec: ProfileSpec) -> list[tuple[Loc, str]]:
             where: Loc = ("fields", i, "kind")
             problems.append((where, f"{f.kind.value} is already fields.{seen[f.kind]}"))
         seen.setdefault(f.kind, i)
+    models = spec.recognise.zigbee2mqtt_models
+    for i, model in enumerate(models):
+        if model in models[:i]:
+            where = ("recognise", "zigbee2mqtt_models", i)
+            problems.append((where, f"model {model!r} is listed twice"))
     has_block = any(f.value_class == ValueClass.BLOCK for f in spec.fields)
     if has_block and spec.sample_rate_hz is None:
         problems.append((("sample_rate_hz",), "a profile with accel needs sample_rate_hz"))

@@ -28,6 +28,7 @@ def profile_summary(prof: DeviceProfile) -> dict[str, object]:
         "encoding": prof.encoding,
         "power": prof.power,
         "kinds": sorted(k.value for k in prof.kinds),
+        "zigbee2mqtt_models": list(prof.zigbee2mqtt_models),
         "sample_rate_hz": prof.sample_rate_hz,
         "heartbeat_interval_s": prof.heartbeat_interval_s,
     }
@@ -36,14 +37,15 @@ def profile_summary(prof: DeviceProfile) -> dict[str, object]:
 def markdown_table(profiles: Sequence[DeviceProfile]) -> str:
     """The device table for docs/profiles.md."""
     rows = [
-        "| id | vendor | model | family | topic | encoding | readings |",
-        "|---|---|---|---|---|---|---|",
+        "| id | vendor | model | Zigbee2MQTT model | family | topic | encoding | readings |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for p in profiles:
         kinds = ", ".join(sorted(k.value for k in p.kinds))
         rate = f" @ {p.sample_rate_hz:g} Hz" if p.sample_rate_hz else ""
+        z2m = ", ".join(f"`{m}`" for m in p.zigbee2mqtt_models) or "—"
         rows.append(
-            f"| `{p.id}` | {p.vendor} | {p.model} | {p.family} | `{p.topic_pattern}` "
+            f"| `{p.id}` | {p.vendor} | {p.model} | {z2m} | {p.family} | `{p.topic_pattern}` "
             f"| {p.encoding} | {kinds}{rate} |"
         )
     return "\n".join(rows)

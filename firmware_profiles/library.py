@@ -67,11 +67,24 @@ class ProfileLibrary:
                 raise ProfileError(
                     prof.source or prof.id,
                     [
-                        f"{_id_line(prof)}: id: duplicate profile id {prof.id!r}, "
+                        f"{_line(prof, ('id',))}: id: duplicate profile id {prof.id!r}, "
                         f"already defined in {first.source}"
                     ],
                 )
             self._by_id[prof.id] = prof
+        self._by_z2m_model: dict[str, DeviceProfile] = {}
+        for prof in self._by_id.values():
+            for model in prof.zigbee2mqtt_models:
+                first = self._by_z2m_model.setdefault(model, prof)
+                if first is not prof:
+                    raise ProfileError(
+                        prof.source or prof.id,
+                        [
+                            f"{_line(prof, ('recognise', 'zigbee2mqtt_models'))}: "
+                            f"recognise.zigbee2mqtt_models: Zigbee2MQTT model {model!r} is "
+                            f"already served by profile {first.id!r} ({first.source})"
+                        ],
+                    )
         self._ordered = sorted(self._by_id.values(), key=lambda p: p.id)
 
     def get(self, profile_id: str) -> DeviceProfile:
@@ -81,6 +94,10 @@ class ProfileLibrary:
         except KeyError:
             close = difflib.get_close_matches(profile_id, list(self._by_id), n=3, cutoff=0.5)
             raise ProfileNotFound(profile_id, close) from None
+
+    def for_zigbee2mqtt_model(self, model: str) -> DeviceProfile | None:
+        """The profile serving Zigbee2MQTT ``definition.model`` ``model``, or None."""
+        return self._by_z2m_model.get(model)
 
     def all(self) -> list[DeviceProfile]:
         """Every profile, sorted by id."""
@@ -106,14 +123,14 @@ class ProfileLibrary:
         return [t[3] for t in scored]
 
 
-def _id_line(prof: DeviceProfile) -> int:
+def _line(prof: DeviceProfile, loc: tuple[str, ...]) -> int:
     if prof.source is None:
         return 1
     try:
         root = yaml.compose(prof.source.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     except (OSError, yaml.YAMLError):
         return 1
-    return line_of(root, ("id",)) or 1
+    return line_of(root, loc) or 1
 
 
 def load_library(path: str | Path | None = None) -> ProfileLibrary:

@@ -35,6 +35,7 @@ class DeviceProfile:
         self.heartbeat_interval_s = float(spec.heartbeat_interval_s)
         self.sample_rate_hz = spec.sample_rate_hz
         self.priority = spec.recognise.priority
+        self.zigbee2mqtt_models: tuple[str, ...] = tuple(spec.recognise.zigbee2mqtt_models)
         self.kinds: frozenset[ReadingKind] = frozenset(f.kind for f in spec.fields)
         self._kind_names = frozenset(k.value for k in self.kinds)
         self._topic = TopicPattern(spec.topic.pattern)

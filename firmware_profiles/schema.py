@@ -62,6 +62,11 @@ class Recognition(_Strict):
     zigbee_model: str | None = Field(
         default=None, description="Model id the device reports over Zigbee, for reference."
     )
+    zigbee2mqtt_models: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
+        default_factory=list,
+        description="Zigbee2MQTT `definition.model` values (zigbee2mqtt/bridge/devices) this "
+        "profile serves; pairing matches on them exactly, and no two profiles share one.",
+    )
     required: list[str] = Field(
         default_factory=list, description="JSON paths every payload of this device contains."
     )

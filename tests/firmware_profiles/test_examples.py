@@ -55,6 +55,13 @@ def test_library_covers_the_families_and_named_models() -> None:
     assert {("motion", "binary"), ("wearable", "binary"), ("wearable", "json")} <= encodings
 
 
+def test_every_zigbee2mqtt_profile_names_the_models_it_serves() -> None:
+    for prof in LIB:
+        if prof.subscription().startswith("zigbee2mqtt/"):
+            assert prof.zigbee2mqtt_models, f"{prof.id} names no zigbee2mqtt_models"
+            assert LIB.for_zigbee2mqtt_model(prof.zigbee2mqtt_models[0]) is prof
+
+
 def test_accelerometer_rates_fit_their_family() -> None:
     for prof in LIB:
         if prof.family == "wearable":

@@ -114,6 +114,35 @@ def test_duplicate_id_is_refused_naming_both_files(tmp_path: Path) -> None:
     assert "copy.yaml:1: id:" in msg or "test-pir.yaml:1: id:" in msg
 
 
+def _with_models(text: str, pid: str, models: str) -> str:
+    return text.replace("id: test-pir\n", f"id: {pid}\n").replace(
+        "family: motion\n", f"family: motion\nrecognise:\n  zigbee2mqtt_models: {models}\n"
+    )
+
+
+def test_two_profiles_claiming_one_zigbee2mqtt_model_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, _with_models(VALID, "pir-a", "[RTCGQ11LM]"), name="pir-a.yaml")
+    write(tmp_path, _with_models(VALID, "pir-b", "[SNZB-03, RTCGQ11LM]"), name="pir-b.yaml")
+    with pytest.raises(ProfileError) as info:
+        load_library(tmp_path)
+    msg = str(info.value)
+    assert "pir-b.yaml:6: recognise.zigbee2mqtt_models:" in msg
+    assert "model 'RTCGQ11LM' is already served by profile 'pir-a'" in msg
+
+
+def test_a_zigbee2mqtt_model_listed_twice_in_one_profile(tmp_path: Path) -> None:
+    msg = _error(tmp_path, _with_models(VALID, "test-pir", "[SNZB-03, SNZB-03]"))
+    assert "recognise.zigbee2mqtt_models.1: model 'SNZB-03' is listed twice" in msg
+
+
+def test_profiles_are_found_by_their_zigbee2mqtt_model(tmp_path: Path) -> None:
+    write(tmp_path, _with_models(VALID, "test-pir", "[SNZB-03, RTCGQ11LM]"))
+    lib = load_library(tmp_path)
+    found = lib.for_zigbee2mqtt_model("RTCGQ11LM")
+    assert found is not None and found.id == "test-pir"
+    assert lib.for_zigbee2mqtt_model("rtcgq11lm") is None  # exact, as Zigbee2MQTT spells it
+
+
 def test_load_library_from_a_directory(tmp_path: Path) -> None:
     write(tmp_path)
     lib = load_library(tmp_path)
