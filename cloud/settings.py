@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "carewatch-development-only-secret"
+
+# The browser vendors' push services: Chrome (FCM, and its older GCM path), Firefox
+# (Mozilla autopush), Edge (Windows Push Notification Services), Safari (Apple).
+DEFAULT_PUSH_HOSTS = [
+    "fcm.googleapis.com",
+    "android.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "*.notify.windows.com",
+    "*.push.apple.com",
+]
 
 
 class SettingsError(ValueError):
@@ -81,6 +93,23 @@ class Settings(BaseSettings):
     vapid_subject: str = Field(
         default="mailto:ops@carewatch.invalid", description="Contact in web push requests."
     )
+    push_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default=DEFAULT_PUSH_HOSTS,
+        description="Hosts push endpoints may name (comma-separated or JSON; `*.` = subdomains).",
+    )
+    push_allow_loopback: bool = Field(
+        default=False,
+        description="Tests and demo only: let push go to a stand-in on loopback (also http).",
+    )
+    @field_validator("push_allowed_hosts", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _production_secrets(self) -> Settings:
@@ -94,6 +123,8 @@ class Settings(BaseSettings):
             missing.append("CAREWATCH_TWILIO_AUTH_TOKEN")
         if self.vapid_public_key and not self.vapid_private_key:
             missing.append("CAREWATCH_VAPID_PRIVATE_KEY")
+        if self.push_allow_loopback:
+            missing.append("CAREWATCH_PUSH_ALLOW_LOOPBACK unset (tests and demo only)")
         if self.influx_username and not self.influx_password:
             missing.append("CAREWATCH_INFLUX_PASSWORD")
         if missing:

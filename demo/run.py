@@ -129,6 +129,9 @@ def run(args: argparse.Namespace, rundir: Path) -> dict[str, Any]:
             "CAREWATCH_TWILIO_BASE_URL": twilio.url,
             "CAREWATCH_VAPID_PUBLIC_KEY": vapid_public,
             "CAREWATCH_VAPID_PRIVATE_KEY": vapid_private,
+            # the push stand-in listens on loopback; named here, never a default
+            "CAREWATCH_PUSH_ALLOWED_HOSTS": "127.0.0.1",
+            "CAREWATCH_PUSH_ALLOW_LOOPBACK": "true",
         }
         step("cloud: migrate the database, create the operator account, serve")
         cloud_cli = _bin("carewatch-cloud")

@@ -18,7 +18,9 @@ from cloud.dispatch.engine import Dispatcher
 from cloud.dispatch.facts import open_clues
 from cloud.dispatch.models import Offer, Task, TaskAlarm, TaskEvent, TaskState
 from cloud.models import Alarm, FamilyContact, Household
-from cloud.notify.models import Notification, PushSubscription
+from cloud.notify.endpoints import policy_from
+from cloud.notify.models import Notification
+from cloud.notify.subscriptions import register_subscription
 from cloud.registry.masking import mask
 from cloud.schemas import Public, Strict
 
@@ -253,13 +255,14 @@ async def family_subscription(
     """Register a family member's push subscription (they then also get app push)."""
     if await session.get(FamilyContact, contact_id) is None:
         raise HTTPException(404, f"contact_id: family contact {contact_id} not found")
-    sub = await session.scalar(
-        select(PushSubscription).where(PushSubscription.endpoint == body.endpoint)
+    sub = await register_subscription(
+        session,
+        owner=f"family:{contact_id}",
+        endpoint=body.endpoint,
+        p256dh=body.p256dh,
+        auth=body.auth,
+        policy=policy_from(request.app.state.settings),
+        now=request.app.state.dispatcher.clock.now(),
     )
-    if sub is None:
-        sub = PushSubscription(endpoint=body.endpoint, owner="", p256dh="", auth="")
-        session.add(sub)
-    sub.owner, sub.p256dh, sub.auth = f"family:{contact_id}", body.p256dh, body.auth
-    sub.created_at = request.app.state.dispatcher.clock.now()
     await session.commit()
     return {"id": sub.id}

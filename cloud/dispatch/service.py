@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cloud.dispatch.clock import Clock
 from cloud.dispatch.config import DispatchConfig
 from cloud.dispatch.engine import Dispatcher
+from cloud.notify.endpoints import policy_from
 from cloud.notify.outbox import OutboxSender
 from cloud.notify.push import PushSender
 from cloud.notify.sms import SmsSender
@@ -38,6 +39,7 @@ def build_senders(settings: Settings) -> tuple[SmsSender | None, PushSender | No
         push = PushSender(
             private_key=settings.vapid_private_key.get_secret_value(),
             subject=settings.vapid_subject,
+            policy=policy_from(settings),
         )
     return sms, push
 

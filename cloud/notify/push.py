@@ -1,4 +1,8 @@
-"""Web Push with VAPID through pywebpush's async path."""
+"""Web Push with VAPID through pywebpush's async path, only to allowed push services.
+
+Every send checks the endpoint against the ``PushPolicy`` again, connects only to
+addresses the ``GuardedResolver`` lets through, and follows no redirect.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush_async
 
+from cloud.notify.endpoints import (
+    EndpointRefused,
+    GuardedResolver,
+    InternalAddressError,
+    PushPolicy,
+    parse_endpoint,
+)
 from cloud.notify.errors import DeliveryError
 
 logger = logging.getLogger(__name__)
@@ -47,16 +58,35 @@ def load_vapid(private_key: str) -> Vapid02:
 class PushSender:
     """Sends encrypted Web Push messages signed with the service's VAPID key."""
 
-    def __init__(self, *, private_key: str, subject: str, ttl: int = 3600) -> None:
+    def __init__(
+        self,
+        *,
+        private_key: str,
+        subject: str,
+        policy: PushPolicy | None = None,
+        ttl: int = 3600,
+        resolver: aiohttp.abc.AbstractResolver | None = None,
+    ) -> None:
         self._vapid = load_vapid(private_key)
         self.subject = subject
+        self.policy = policy or PushPolicy()
         self.ttl = ttl
+        self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
 
     async def send(self, subscription: dict[str, Any], payload: dict[str, Any]) -> int:
-        """Push ``payload`` as JSON; returns the HTTP status. 404/410 → permanent error."""
+        """Push ``payload`` as JSON; returns the HTTP status.
+
+        404/410, a redirect and an endpoint the policy refuses are permanent errors.
+        """
+        try:
+            parse_endpoint(str(subscription.get("endpoint", "")), self.policy)
+        except EndpointRefused as exc:
+            logger.warning("push endpoint refused: %s", exc)
+            raise DeliveryError(f"endpoint refused: {exc}", code="refused", permanent=True) from exc
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            guard = GuardedResolver(self.policy, self._resolver)
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=guard))
         try:
             resp = await webpush_async(
                 subscription_info=subscription,
@@ -65,11 +95,11 @@ class PushSender:
                 vapid_claims={"sub": self.subject},
                 ttl=self.ttl,
                 timeout=10,
-                aiohttp_session=self._session,
+                aiohttp_session=_NoRedirects(self._session),
             )
         except WebPushException as exc:
             status = exc.response.status if exc.response is not None else None
-            gone = status in (404, 410)
+            gone = status in (404, 410) or (status is not None and 300 <= status < 400)
             logger.warning("push refused with status %s", status)
             raise DeliveryError(
                 f"push service answered {status}",
@@ -77,6 +107,13 @@ class PushSender:
                 permanent=gone,
                 rate_limited=status == 429,
             ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, InternalAddressError):
+                logger.warning("push endpoint refused at connect: %s", exc.os_error.strerror)
+                raise DeliveryError(
+                    f"endpoint refused: {exc.os_error.strerror}", code="refused", permanent=True
+                ) from exc
+            raise DeliveryError(f"push service unreachable: {exc}", code="network") from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"push service unreachable: {exc}", code="network") from exc
         return int(resp.status) if not isinstance(resp, str) else 201
@@ -85,3 +122,14 @@ class PushSender:
         """Close the HTTP session."""
         if self._session is not None:
             await self._session.close()
+
+
+class _NoRedirects:
+    """The part of ``aiohttp.ClientSession`` pywebpush uses, never following a redirect."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        """``session.post`` with ``allow_redirects=False``."""
+        return self._session.post(url, allow_redirects=False, **kwargs)

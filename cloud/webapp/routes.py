@@ -18,7 +18,8 @@ from cloud.dispatch.facts import load_home, open_clues
 from cloud.dispatch.models import OPEN_STATES, Clue, Offer, Outcome, Task
 from cloud.dispatch.selection import busy_counts
 from cloud.models import Household, Worker
-from cloud.notify.models import PushSubscription
+from cloud.notify.endpoints import policy_from
+from cloud.notify.subscriptions import register_subscription
 from cloud.schemas import Public, Strict
 
 router = APIRouter(prefix="/api/v1/worker", tags=["worker app"])
@@ -234,17 +235,16 @@ async def push_key(request: Request, _: WorkerUser) -> dict[str, str | None]:
 async def subscribe(
     body: SubscriptionIn, request: Request, session: SessionDep, user: WorkerUser
 ) -> dict[str, int]:
-    """Store (or move to me) a browser's push subscription."""
+    """Store a browser's push subscription for me (409 when it is someone else's)."""
     worker = await _worker(session, user)
-    now = _dispatcher(request).clock.now()
-    sub = await session.scalar(
-        select(PushSubscription).where(PushSubscription.endpoint == body.endpoint)
+    sub = await register_subscription(
+        session,
+        owner=f"worker:{worker.id}",
+        endpoint=body.endpoint,
+        p256dh=body.keys.p256dh,
+        auth=body.keys.auth,
+        policy=policy_from(request.app.state.settings),
+        now=_dispatcher(request).clock.now(),
     )
-    if sub is None:
-        sub = PushSubscription(endpoint=body.endpoint, owner="", p256dh="", auth="")
-        session.add(sub)
-    sub.owner = f"worker:{worker.id}"
-    sub.p256dh, sub.auth = body.keys.p256dh, body.keys.auth
-    sub.created_at = now
     await session.commit()
     return {"id": sub.id}

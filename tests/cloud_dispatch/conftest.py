@@ -28,6 +28,7 @@ from cloud.dispatch.engine import Dispatcher
 from cloud.dispatch.service import build_dispatcher, close_dispatcher
 from cloud.migrate import upgrade
 from cloud.models import Alarm, FamilyContact, Gateway, Household, Resident, Worker
+from cloud.notify.endpoints import PushPolicy
 from cloud.notify.push import generate_vapid_keys
 from cloud.notify.push_standin import PushStandin
 from cloud.notify.twilio_standin import TwilioStandin
@@ -35,6 +36,8 @@ from cloud.settings import Settings
 from testbed import PostgresServer, free_port
 
 TEMPLATE = "cwd_template"
+# the push stand-in listens on loopback: allowed by name, for the tests only
+STANDIN_POLICY = PushPolicy(("127.0.0.1",), allow_loopback=True)
 SID, TOKEN, FROM = "AC" + "1" * 32, "test-auth-token-0123456789abcdef", "+15550000001"
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 HOME = (31.2300, 121.4700)
@@ -134,6 +137,8 @@ def settings_for(
         twilio_base_url=tw.url,
         vapid_public_key=vapid[0],
         vapid_private_key=vapid[1],
+        push_allowed_hosts=list(STANDIN_POLICY.allowed_hosts),
+        push_allow_loopback=STANDIN_POLICY.allow_loopback,
         influx_url=f"http://127.0.0.1:{free_port()}",
         migrate_on_start=False,
         monitor_interval_s=3600,

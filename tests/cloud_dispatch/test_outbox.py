@@ -19,7 +19,7 @@ from cloud.notify.push import PushSender, generate_vapid_keys
 from cloud.notify.push_standin import PushStandin
 from cloud.notify.sms import BaseUrlHttpClient
 from cloud.notify.twilio_standin import TwilioStandin
-from tests.cloud_dispatch.conftest import SID, TOKEN, Rig
+from tests.cloud_dispatch.conftest import SID, STANDIN_POLICY, TOKEN, Rig
 
 
 async def subscribe(rig: Rig, push: PushStandin, owner: str) -> str:
@@ -136,7 +136,7 @@ async def test_expired_subscription_is_removed(rig: Rig, push: PushStandin) -> N
 
 async def test_push_standin_checks_vapid_and_decrypts(push: PushStandin) -> None:
     pub, priv = generate_vapid_keys()
-    sender = PushSender(private_key=priv, subject="mailto:ops@example.org")
+    sender = PushSender(private_key=priv, subject="mailto:ops@example.org", policy=STANDIN_POLICY)
     sub = push.new_subscription()
     try:
         assert await sender.send(sub, {"title": "T1", "body": "跌倒"}) == 201
