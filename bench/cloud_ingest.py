@@ -33,7 +33,7 @@ import httpx
 from cloud.db import make_engine, make_sessionmaker
 from cloud.gateways.service import add_gateway
 from cloud.migrate import upgrade
-from cloud.registry.models import Household
+from cloud.registry.models import Device, Household
 from cloud.timeseries.points import telemetry_lines
 from protocol import TelemetryBatch
 from protocol.api import ALARMS_PATH, HEARTBEAT_PATH, TELEMETRY_PATH
@@ -54,6 +54,10 @@ async def register(db_url: str, homes: int) -> list[str]:
         await session.flush()
         for i in range(homes):
             creds.append((await add_gateway(session, f"g{i}", f"h{i}"))[1])
+            session.add_all(
+                Device(household_id=f"h{i}", gateway_id=f"g{i}", device_id=f"d{k}", profile="p")
+                for k in range(POINTS_PER_BATCH)
+            )
         await session.commit()
     await engine.dispose()
     return creds

@@ -147,6 +147,16 @@ def register(base: str, admin: dict[str, str], homes: list[dict[str, Any]]) -> d
             if r.status_code >= 400:
                 raise DemoError(f"gateway {h['gateway_id']}: {r.status_code} {r.text[:200]}")
             creds[h["gateway_id"]] = r.json()["credential"]
+            for d in h.get("devices", []):  # telemetry of unregistered devices is refused
+                body = {
+                    "household_id": h["home_id"],
+                    "gateway_id": h["gateway_id"],
+                    "device_id": d["device_id"],
+                    "profile": d["profile"],
+                }
+                r = api.post("/api/v1/devices", json=body)
+                if r.status_code >= 400:
+                    raise DemoError(f"device {d['device_id']}: {r.status_code} {r.text[:200]}")
             if (i + 1) % 100 == 0:
                 print(f"  registered {i + 1}/{len(homes)} homes", file=sys.stderr)
     return creds

@@ -14,7 +14,6 @@ from cloud.alarms.models import CANCELLED, CLEARED, OPEN, Alarm, AlarmEvent
 from cloud.db import insert_ignoring_conflicts, utcnow
 from cloud.errors import field_name
 from cloud.gateways.auth import GatewayIdentity
-from cloud.registry.models import Household
 from cloud.schemas import nul_path
 from protocol import Alarm as AlarmIn
 from protocol import AlarmAction, AlarmUpdate, IngestAck, IngestRejection
@@ -61,7 +60,11 @@ def _in_range(ts: datetime) -> bool:
 async def store_alarms(
     session: AsyncSession, gw: GatewayIdentity, raws: list[Any]
 ) -> tuple[IngestAck, list[AlarmIn]]:
-    """Insert new alarms, skip known ones; returns the answer and the alarms stored now."""
+    """Insert new alarms, skip known ones; returns the answer and the alarms stored now.
+
+    Only alarms for the gateway's own household are taken (the routes refuse a gateway
+    without one before this is called).
+    """
     ack = IngestAck()
     fresh: dict[str, AlarmIn] = {}
     for alarm in parse_items(raws, AlarmIn, "alarm_id", ack):
@@ -71,9 +74,12 @@ async def store_alarms(
                     id=alarm.alarm_id, error="gateway_id: does not match the credential"
                 )
             )
-        elif gw.household_id is not None and alarm.home_id != gw.household_id:
+        elif alarm.home_id != gw.household_id:
             ack.rejected.append(
-                IngestRejection(id=alarm.alarm_id, error="home_id: not this gateway's household")
+                IngestRejection(
+                    id=alarm.alarm_id,
+                    error=f"home_id: {alarm.home_id!r} is not this gateway's household",
+                )
             )
         elif not _in_range(alarm.raised_at):
             ack.rejected.append(
@@ -85,14 +91,8 @@ async def store_alarms(
             fresh[alarm.alarm_id] = alarm
     if not fresh:
         return ack, []
-    if gw.household_id is not None:  # every alarm was checked to be for this household
-        known = {gw.household_id}
-    else:
-        homes = {a.home_id for a in fresh.values()}
-        query = select(Household.id).where(Household.id.in_(homes))
-        known = set((await session.scalars(query)).all())
     now = utcnow()
-    rows = [_alarm_row(a, now, a.home_id if a.home_id in known else None) for a in fresh.values()]
+    rows = [_alarm_row(a, now, gw.household_id) for a in fresh.values()]
     stmt = insert_ignoring_conflicts(session, Alarm, "alarm_id").returning(Alarm.id, Alarm.alarm_id)
     inserted = {aid: pk for pk, aid in (await session.execute(stmt, rows)).all()} if rows else {}
     if inserted:

@@ -9,20 +9,34 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.auth.passwords import secret_hash
 from cloud.gateways.models import Gateway
 from cloud.metrics import GATEWAY_AUTH_FAILURES
+from cloud.registry.models import Device
 from protocol.api import CredentialError, parse_credential
+
+RECHECK_S = 2.0  # an unknown gateway or device is looked up again after this long
 
 
 @dataclass(frozen=True, slots=True)
 class GatewayIdentity:
-    """A verified gateway."""
+    """A verified gateway: the household it serves and the devices registered there."""
 
     gateway_id: str
     household_id: str | None
+    devices: frozenset[str] = frozenset()
+
+    def no_household(self) -> str | None:
+        """Why this gateway may not send alarms or telemetry, or None when it may."""
+        if self.household_id is not None:
+            return None
+        return (
+            f"gateway {self.gateway_id!r} has no household: it may send heartbeats only"
+            " until it is registered to one"
+        )
 
 
 @dataclass(slots=True)
@@ -56,7 +70,7 @@ class GatewayAuth:
             raise _refuse(f"Authorization: {exc}") from exc
         entry = self._cache.get(gateway_id)
         # Unknown gateways are re-read soon: one may have just been added by another process.
-        ttl = self._ttl if entry is None or entry.identity else min(self._ttl, 2.0)
+        ttl = self._ttl if entry is None or entry.identity else min(self._ttl, RECHECK_S)
         if entry is None or time.monotonic() - entry.loaded > ttl:
             entry = await self._load_once(gateway_id)
         if entry.identity is None or not hmac.compare_digest(
@@ -64,6 +78,15 @@ class GatewayAuth:
         ):
             raise _refuse("Authorization: unknown gateway or wrong credential")
         return entry.identity
+
+    async def recheck(self, gw: GatewayIdentity) -> GatewayIdentity:
+        """The gateway as stored now, when its cached row is older than ``RECHECK_S``
+        (a device or household registered a moment ago must not wait for the full ttl)."""
+        entry = self._cache.get(gw.gateway_id)
+        if entry is not None and time.monotonic() - entry.loaded < RECHECK_S:
+            return entry.identity or gw
+        entry = await self._load_once(gw.gateway_id)
+        return entry.identity or gw
 
     async def _load_once(self, gateway_id: str) -> _Entry:
         """Concurrent misses for one gateway share a single database read."""
@@ -86,12 +109,18 @@ class GatewayAuth:
     async def _load(self, gateway_id: str) -> _Entry:
         async with self._sessionmaker() as session:
             row = await session.get(Gateway, gateway_id)
+            devices: frozenset[str] = frozenset()
+            if row is not None and row.household_id is not None:
+                query = select(Device.device_id).where(
+                    Device.household_id == row.household_id,
+                    or_(Device.gateway_id.is_(None), Device.gateway_id == row.id),
+                )
+                devices = frozenset((await session.scalars(query)).all())
         if row is None or row.revoked_at is not None:
             entry = _Entry("", None, time.monotonic())
         else:
-            entry = _Entry(
-                row.secret_hash, GatewayIdentity(row.id, row.household_id), time.monotonic()
-            )
+            identity = GatewayIdentity(row.id, row.household_id, devices)
+            entry = _Entry(row.secret_hash, identity, time.monotonic())
         if len(self._cache) > 200_000:
             self._cache.clear()
         self._cache[gateway_id] = entry

@@ -22,7 +22,7 @@ from starlette.datastructures import State
 from cloud.alarms.ingest import EARLIEST, LATEST, parse_items, store_alarms, store_updates
 from cloud.db import SessionDep, utcnow
 from cloud.errors import field_name
-from cloud.gateways.auth import CurrentGateway, GatewayAuth
+from cloud.gateways.auth import CurrentGateway, GatewayAuth, GatewayIdentity
 from cloud.metrics import HEARTBEATS, INGESTED, TELEMETRY_POINTS
 from cloud.schemas import nul_path
 from cloud.timeseries.buffer import BufferFullError
@@ -49,6 +49,17 @@ def _invalid(field: str, msg: str) -> HTTPException:
             {"field": field, "loc": ["body", *field.split(".")], "msg": msg, "type": "value_error"}
         ],
     )
+
+
+def _forbidden(reason: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail=reason)
+
+
+def require_household(gw: GatewayIdentity) -> None:
+    """403 naming why, for a gateway that is not registered to a household."""
+    reason = gw.no_household()
+    if reason is not None:
+        raise _forbidden(reason)
 
 
 def _no_constants(name: str) -> Any:
@@ -105,7 +116,11 @@ def _ack(ack: IngestAck, kind: str) -> Response:
 
 @router.post(ALARMS_PATH, responses=_ACK, response_class=Response)
 async def post_alarms(request: Request, gw: CurrentGateway, session: SessionDep) -> Response:
-    """Store alarms (``{"alarms": [Alarm, ...]}``); a known ``alarm_id`` changes nothing."""
+    """Store alarms (``{"alarms": [Alarm, ...]}``); a known ``alarm_id`` changes nothing.
+
+    403 for a gateway without a household: it may send heartbeats only.
+    """
+    require_household(gw)
     raws = await _items(request, "alarms")
     ack, stored = await store_alarms(session, gw, raws)
     if stored:
@@ -129,6 +144,7 @@ async def post_alarms(request: Request, gw: CurrentGateway, session: SessionDep)
 @router.post(ALARM_UPDATES_PATH, responses=_ACK, response_class=Response)
 async def post_alarm_updates(request: Request, gw: CurrentGateway, session: SessionDep) -> Response:
     """Apply alarm updates (``{"updates": [AlarmUpdate, ...]}``) once each."""
+    require_household(gw)
     raws = await _items(request, "updates")
     ack, applied = await store_updates(session, gw, raws)
     if applied:
@@ -154,7 +170,9 @@ async def post_telemetry(request: Request) -> Response:
     """Write a TelemetryBatch to InfluxDB; returns once the points are durable.
 
     A redelivered batch writes the same points again, which InfluxDB stores once.
-    503 with Retry-After when InfluxDB is down and the buffer is full.
+    Points of devices not registered to the gateway's household are refused one by one.
+    403 for a gateway without a household; 503 with Retry-After when InfluxDB is down and
+    the buffer is full.
     """
     content = await telemetry_answer(
         request.app.state, request.headers.get("authorization"), await request.body()
@@ -163,9 +181,10 @@ async def post_telemetry(request: Request) -> Response:
 
 
 async def telemetry_answer(state: State, authorization: str | None, body: bytes) -> bytes:
-    """The IngestAck (JSON) for a telemetry request; HTTPException for 401, 422, 503."""
+    """The IngestAck (JSON) for a telemetry request; HTTPException for 401, 403, 422, 503."""
     auth: GatewayAuth = state.gateway_auth
     gw = await auth.verify(authorization)
+    require_household(gw)
     ack = IngestAck()
     try:  # the common case, parsed in one step; anything wrong takes the careful path
         batch = TelemetryBatch.model_validate_json(body)
@@ -183,9 +202,13 @@ async def telemetry_answer(state: State, authorization: str | None, body: bytes)
             raise _invalid(field_name(err["loc"]), err["msg"]) from exc
     if batch.gateway_id != gw.gateway_id:
         raise _invalid("gateway_id", "does not match the credential")
-    if gw.household_id is not None and batch.home_id != gw.household_id:
-        raise _invalid("home_id", "not this gateway's household")
-    points = _good_points(batch.batch_id, raw_points, ack)
+    if batch.home_id != gw.household_id:
+        error = f"home_id: {batch.home_id!r} is not this gateway's household"
+        ack.rejected.append(IngestRejection(id=batch.batch_id, error=error))
+        return _ack_json(ack, "telemetry")
+    if any(_device_of(p) not in gw.devices for p in raw_points):
+        gw = await auth.recheck(gw)  # a device registered a moment ago
+    points = _good_points(batch.batch_id, raw_points, gw, ack)
     try:
         await _influx(state).write(telemetry_lines(batch, points))
     except BufferFullError as exc:
@@ -194,11 +217,24 @@ async def telemetry_answer(state: State, authorization: str | None, body: bytes)
         ) from exc
     if points or not ack.rejected:
         ack.accepted.append(batch.batch_id)
+    else:  # named, so the gateway keeps it as refused instead of sending it again forever
+        first = ack.rejected[0].error
+        ack.rejected.append(
+            IngestRejection(id=batch.batch_id, error=f"points: every point refused ({first})")
+        )
     TELEMETRY_POINTS.inc(len(points))
     return _ack_json(ack, "telemetry")
 
 
-def _good_points(batch_id: str, raws: list[Any], ack: IngestAck) -> list[TelemetryPoint]:
+def _device_of(raw: Any) -> Any:
+    if isinstance(raw, TelemetryPoint):
+        return raw.device_id
+    return raw.get("device_id") if isinstance(raw, dict) else None
+
+
+def _good_points(
+    batch_id: str, raws: list[Any], gw: GatewayIdentity, ack: IngestAck
+) -> list[TelemetryPoint]:
     good: list[TelemetryPoint] = []
     for i, raw in enumerate(raws):
         item = f"{batch_id}#{i}"
@@ -213,7 +249,15 @@ def _good_points(batch_id: str, raws: list[Any], ack: IngestAck) -> list[Telemet
                 )
                 continue
             point = parsed[0]
-        if nul_path(point.metric) or nul_path(point.room or ""):
+        if point.device_id not in gw.devices:
+            ack.rejected.append(
+                IngestRejection(
+                    id=item,
+                    error=f"points[{i}].device_id: {point.device_id!r} is not registered to"
+                    f" household {gw.household_id!r}",
+                )
+            )
+        elif nul_path(point.metric) or nul_path(point.room or ""):
             ack.rejected.append(IngestRejection(id=item, error=f"points[{i}]: NUL character"))
         elif not EARLIEST <= point.minute < LATEST:
             ack.rejected.append(
@@ -240,7 +284,10 @@ async def post_heartbeat(request: Request) -> Response:
 
 
 async def heartbeat_answer(state: State, authorization: str | None, body: bytes) -> bytes:
-    """``{"ok":true}`` once a heartbeat is recorded; HTTPException for 401, 422."""
+    """``{"ok":true}`` once a heartbeat is recorded; HTTPException for 401, 403, 422.
+
+    A gateway without a household may send heartbeats; one with a household only for it.
+    """
     auth: GatewayAuth = state.gateway_auth
     gw = await auth.verify(authorization)
     try:  # the common case in one step; anything wrong takes the careful path
@@ -255,6 +302,10 @@ async def heartbeat_answer(state: State, authorization: str | None, body: bytes)
             raise _invalid(name, "not a finite number")
     if hb.gateway_id != gw.gateway_id:
         raise _invalid("gateway_id", "does not match the credential")
+    if gw.household_id is not None and hb.home_id != gw.household_id:
+        gw = await auth.recheck(gw)  # moved to another household a moment ago
+        if hb.home_id != gw.household_id:
+            raise _forbidden(f"home_id: {hb.home_id!r} is not this gateway's household")
     for name in ("outbox_pending", "quarantine_count", "devices_online", "devices_total"):
         if abs(getattr(hb, name) or 0) > MAX_INT:
             raise _invalid(name, "too large")

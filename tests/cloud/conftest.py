@@ -26,7 +26,7 @@ from cloud.db import make_engine
 from cloud.gateways.front import GatewayFront
 from cloud.gateways.service import add_gateway
 from cloud.migrate import upgrade
-from cloud.registry.models import Household
+from cloud.registry.models import Device, Household
 from cloud.settings import Settings
 from testbed import InfluxServer, PostgresServer
 
@@ -137,10 +137,16 @@ async def add_household(app: FastAPI, home_id: str = "home-1") -> None:
         await session.commit()
 
 
+DEVICES = ("band-1", "pir-1")
+
+
 async def new_gateway(
-    app: FastAPI, gateway_id: str = "gw-1", home_id: str | None = "home-1"
+    app: FastAPI,
+    gateway_id: str = "gw-1",
+    home_id: str | None = "home-1",
+    devices: tuple[str, ...] = DEVICES,
 ) -> str:
-    """Register a gateway (and its household); returns its credential."""
+    """Register a gateway (and its household and devices); returns its credential."""
     if home_id:
         async with app.state.sessionmaker() as session:
             if await session.get(Household, home_id) is None:
@@ -148,6 +154,11 @@ async def new_gateway(
                 await session.commit()
     async with app.state.sessionmaker() as session:
         _, credential = await add_gateway(session, gateway_id, home_id)
+        if home_id:
+            session.add_all(
+                Device(household_id=home_id, gateway_id=gateway_id, device_id=d, profile="p")
+                for d in devices
+            )
         await session.commit()
     return credential
 

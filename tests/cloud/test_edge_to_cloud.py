@@ -13,7 +13,7 @@ from sqlalchemy import select
 from cloud.alarms.models import Alarm
 from cloud.db import make_engine, make_sessionmaker
 from cloud.gateways.service import add_gateway
-from cloud.registry.models import Household
+from cloud.registry.models import Device, Household
 from cloud.server import ServiceThread
 from edge.outbox import Outbox
 from edge.uplink import Uplink, make_client
@@ -33,6 +33,7 @@ async def _register(db_url: str) -> str:
         session.add(Household(id="home-e", lat=31.2, lon=121.4))
         await session.flush()
         _, credential = await add_gateway(session, "gw-e", "home-e")
+        session.add(Device(household_id="home-e", gateway_id="gw-e", device_id="band", profile="p"))
         await session.commit()
     await engine.dispose()
     return credential

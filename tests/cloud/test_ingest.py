@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from cloud.alarms.models import Alarm, AlarmEvent
 from cloud.auth.deps import Role
 from protocol.api import ALARM_UPDATES_PATH, ALARMS_PATH, HEARTBEAT_PATH, TELEMETRY_PATH
-from tests.cloud.conftest import login_as, new_gateway
+from tests.cloud.conftest import add_household, login_as, new_gateway
 
 pytestmark = pytest.mark.services
 
@@ -332,7 +332,10 @@ async def test_garbage_never_causes_a_500(
 
 async def test_operators_see_alarms_and_gateways(app: FastAPI, client: httpx.AsyncClient) -> None:
     admin = await login_as(app, client, Role.ADMIN)
-    made = await client.post("/api/v1/gateways", json={"id": "gw-1"}, headers=admin)
+    await add_household(app)
+    made = await client.post(
+        "/api/v1/gateways", json={"id": "gw-1", "household_id": "home-1"}, headers=admin
+    )
     assert made.status_code == 201
     gw = {"Authorization": f"Bearer {made.json()['credential']}"}
     await client.post(ALARMS_PATH, json={"alarms": [alarm("a-v")]}, headers=gw)

@@ -45,7 +45,8 @@ async def test_vitals_downsampled(settings: Settings, tmp_path: Path) -> None:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=GatewayFront(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
-            gw = {"Authorization": f"Bearer {await new_gateway(app)}"}
+            devices = ("band-1", "pir-kitchen", "pir-bedroom")
+            gw = {"Authorization": f"Bearer {await new_gateway(app, devices=devices)}"}
             resp = await client.post(TELEMETRY_PATH, json=batch("b", T0, 60), headers=gw)
             assert resp.json()["accepted"] == ["b"]
             motion = {
