@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -353,8 +353,16 @@ class Gateway:
         }
 
 
-async def run_until_signalled(gateway: Gateway) -> None:
-    """Run a gateway until SIGTERM or SIGINT."""
+class Stoppable(Protocol):
+    """A service with ``run()`` and ``stop()`` (the gateway, the BLE bridge)."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+async def run_until_signalled(gateway: Stoppable) -> None:
+    """Run a service until SIGTERM or SIGINT."""
     import signal
 
     loop = asyncio.get_running_loop()

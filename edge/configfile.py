@@ -6,9 +6,9 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from edge.config import GatewayConfig
 from protocol import HomeManifest, load_home
@@ -19,6 +19,8 @@ CREDENTIAL_ENV = "CAREWATCH_GATEWAY_CREDENTIAL"
 ConfigError = FileError
 
 _TOML_LINE = re.compile(r"at line (\d+)")
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def _toml_line(lines: list[str], loc: tuple[int | str, ...]) -> int | None:
@@ -50,7 +52,7 @@ def _toml_line(lines: list[str], loc: tuple[int | str, ...]) -> int | None:
     return table_line
 
 
-def _load_toml(path: Path, text: str) -> GatewayConfig:
+def _load_toml(path: Path, text: str, model: type[M]) -> M:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -58,7 +60,7 @@ def _load_toml(path: Path, text: str) -> GatewayConfig:
         line = found.group(1) if found else str(text.count("\n") + 1)
         raise ConfigError(path, [f"{line}: not valid TOML: {exc}"]) from exc
     try:
-        return GatewayConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         lines = text.splitlines()
         problems = []
@@ -73,14 +75,19 @@ def _load_toml(path: Path, text: str) -> GatewayConfig:
 def load_config(path: str | Path) -> GatewayConfig:
     """Load a gateway config (``.toml``, else YAML/JSON); relative paths resolve beside it."""
     p = Path(path)
+    return _resolve_paths(load_model_file(p, GatewayConfig), p.parent)
+
+
+def load_model_file(path: str | Path, model: type[M]) -> M:
+    """Read a config file (``.toml``, else YAML/JSON) as ``model``; errors name file and line."""
+    p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(p, ["0: file not found"]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(p, [f"0: cannot read: {exc}"]) from exc
-    cfg = _load_toml(p, text) if p.suffix == ".toml" else validate_text(text, p, GatewayConfig)
-    return _resolve_paths(cfg, p.parent)
+    return _load_toml(p, text, model) if p.suffix == ".toml" else validate_text(text, p, model)
 
 
 def _resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
