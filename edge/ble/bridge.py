@@ -123,8 +123,11 @@ class DeviceLink:
         config: BleBridgeConfig,
         publisher: Publisher,
         factory: ClientFactory,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.plan = plan
+        self.clock = clock
         self.bt = config.bluetooth
         self.publisher = publisher
         self.factory = factory
@@ -299,7 +302,7 @@ class DeviceLink:
         log.warning("ble value invalid %s error=%s", self._who, exc)
 
     def _on_heart_rate(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        now = time.time()
+        now = self.clock()
         self._count("heart_rate")
         try:
             m = decode_heart_rate(data)
@@ -309,7 +312,7 @@ class DeviceLink:
         self.publisher.offer(self.plan.topic, heart_rate_payload(m, now))
 
     def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        now = time.time()
+        now = self.clock()
         self._count("battery")
         try:
             percent = decode_battery_level(data)
@@ -319,7 +322,7 @@ class DeviceLink:
         self.publisher.offer(self.plan.topic, battery_payload(percent, now))
 
     def _on_pmd_data(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        now = time.time()
+        now = self.clock()
         self._count("accel")
         if data and data[0] != pmd.MEASUREMENT_ACC:
             return  # another PMD stream someone else started: not ours to publish
@@ -359,14 +362,18 @@ class BleBridge:
         *,
         library: ProfileLibrary | None = None,
         client_factory: ClientFactory | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``clock`` stamps each notification's arrival (the wall clock; tests inject one)."""
         self.config = config
         self.plans = plan_devices(config, library or load_library())
         self.publisher = Publisher(
             config.broker, identifier=config.broker.client_id or BLE_USER, maxlen=config.queue
         )
         factory = client_factory or default_factory(config)
-        self.links = [DeviceLink(p, config, self.publisher, factory) for p in self.plans]
+        self.links = [
+            DeviceLink(p, config, self.publisher, factory, clock=clock) for p in self.plans
+        ]
         self._stop = asyncio.Event()
 
     def stop(self) -> None:

@@ -64,7 +64,7 @@ class Publisher:
                         self.identifier,
                         len(self._queue),
                     )
-                    await self._drain(client)
+                    await self._serve(client)
             except aiomqtt.MqttError as exc:
                 wait = random.uniform(delay / 2, delay)
                 log.warning(
@@ -80,6 +80,18 @@ class Publisher:
             finally:
                 self.connected = False
 
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        """Publish while the link holds; notice a lost link even when there is nothing to send."""
+        tasks = [asyncio.create_task(self._drain(client)), asyncio.create_task(_watch(client))]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _drain(self, client: aiomqtt.Client) -> None:
         while True:
             while not self._queue:
@@ -91,3 +103,10 @@ class Publisher:
             if self._queue and self._queue[0][0] is topic and self._queue[0][1] is payload:
                 self._queue.popleft()
             self.published += 1
+
+
+async def _watch(client: aiomqtt.Client) -> None:
+    """Raises MqttError when the broker link drops (nothing is subscribed)."""
+    async for _ in client.messages:
+        pass
+    raise aiomqtt.MqttError("broker closed the connection")
