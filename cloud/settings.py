@@ -101,6 +101,7 @@ class Settings(BaseSettings):
         default=False,
         description="Tests and demo only: let push go to a stand-in on loopback (also http).",
     )
+
     @field_validator("push_allowed_hosts", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Devices that speak MQTT themselves get a login named after their device id that may only
 publish on their own topic. Zigbee devices reach the broker through Zigbee2MQTT, which gets
-one login for ``zigbee2mqtt/#``. The gateway's login may only read the paired devices'
+one login for ``zigbee2mqtt/#``. BLE bands reach it through ``carewatch-ble``, whose one login
+may publish on the paired bands' topics only. The gateway's login may only read the paired devices'
 topics and the simulator clock.
 """
 
@@ -12,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.ble.config import BLE_TOPIC_PREFIX, BLE_USER
 from firmware_profiles import ProfileLibrary
 from protocol import HomeManifest
 from protocol.topics import CLOCK_TOPIC
@@ -35,12 +37,16 @@ def broker_auth(home: HomeManifest, library: ProfileLibrary) -> BrokerAuth:
     device_rules: list[str] = []
     users = [GATEWAY_USER]
     bridged = False
+    ble_topics: list[str] = []
     for dev in home.devices:
         prof = library.get(dev.profile)
         gateway_reads.add(prof.subscription())
         topic = prof.topic_for(dev.device_id)
         if topic.startswith(ZIGBEE_PREFIX):
             bridged = True
+            continue
+        if topic.startswith(BLE_TOPIC_PREFIX):
+            ble_topics.append(topic)
             continue
         users.append(dev.device_id)
         device_rules += [f"user {dev.device_id}", f"topic write {topic}", ""]
@@ -49,6 +55,9 @@ def broker_auth(home: HomeManifest, library: ProfileLibrary) -> BrokerAuth:
     if bridged:
         users.append(ZIGBEE_BRIDGE_USER)
         lines += [f"user {ZIGBEE_BRIDGE_USER}", f"topic readwrite {ZIGBEE_PREFIX}#", ""]
+    if ble_topics:
+        users.append(BLE_USER)
+        lines += [f"user {BLE_USER}", *(f"topic write {t}" for t in sorted(ble_topics)), ""]
     return BrokerAuth("\n".join(lines + device_rules), users)
 
 

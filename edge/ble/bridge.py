@@ -48,6 +48,7 @@ class DevicePlan:
     """What the bridge reads from one band, from its profile."""
 
     device: BleDevice
+    profile: str
     topic: str
     heart_rate: bool
     battery: bool
@@ -75,6 +76,7 @@ def plan_devices(config: BleBridgeConfig, library: ProfileLibrary) -> list[Devic
         plans.append(
             DevicePlan(
                 device=dev,
+                profile=prof.id,
                 topic=prof.topic_for(dev.device_id),
                 heart_rate=ReadingKind.HEART_RATE in kinds,
                 battery=ReadingKind.BATTERY in kinds,
@@ -309,7 +311,7 @@ class DeviceLink:
         except FrameError as exc:
             self._invalid(exc)
             return
-        self.publisher.offer(self.plan.topic, heart_rate_payload(m, now))
+        self.publisher.offer(self.plan.topic, heart_rate_payload(self.plan.profile, m, now))
 
     def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         now = self.clock()
@@ -319,7 +321,7 @@ class DeviceLink:
         except FrameError as exc:
             self._invalid(exc)
             return
-        self.publisher.offer(self.plan.topic, battery_payload(percent, now))
+        self.publisher.offer(self.plan.topic, battery_payload(self.plan.profile, percent, now))
 
     def _on_pmd_data(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         now = self.clock()
@@ -335,7 +337,8 @@ class DeviceLink:
         assert rate is not None
         n = len(frame.samples_g)
         last = self._clock.to_wall(frame.last_sample_s, now)
-        self.publisher.offer(self.plan.topic, accel_payload(frame.samples_g, last - (n - 1) / rate))
+        block = accel_payload(self.plan.profile, frame.samples_g, last - (n - 1) / rate)
+        self.publisher.offer(self.plan.topic, block)
 
 
 def default_factory(config: BleBridgeConfig) -> ClientFactory:
