@@ -126,9 +126,12 @@ def episode_truth(ctx: HomeContext, ep: Episode, dead_at: dict[str, float]) -> l
     if ep.kind == "fall":
         return [_fall_truth(ctx, ep, details)]
     if ep.kind == "device_offline":
-        hb = float(ctx.specs[ep.device_id or ""].heartbeat_interval_s or 3600.0)
-        expected = "device_offline" if length > 1.5 * hb else None
+        spec = ctx.specs[ep.device_id or ""]
+        hb = float(spec.heartbeat_interval_s or 3600.0)
+        silence = spec.offline_timeout_s or 1.5 * hb  # Zigbee2MQTT's timeout, or heartbeats
+        expected = "device_offline" if length > silence else None
         details["heartbeat_interval_s"] = hb
+        details["offline_after_s"] = silence
         return [TruthEvent(ep.at, hid, ep.kind, ep.device_id, expected, length, details)]
     if ep.kind == "battery_die":
         dev = ep.device_id or ""
@@ -136,9 +139,10 @@ def episode_truth(ctx: HomeContext, ep: Episode, dead_at: dict[str, float]) -> l
         if dead_at.get(dev, death) < ep.at:
             return []  # the device died before this episode began: nothing left to drain
         hb = float(ctx.specs[dev].heartbeat_interval_s or 3600.0)
+        window = max(3 * hb, 1.1 * (ctx.specs[dev].offline_timeout_s or 0.0))
         return [
             TruthEvent(ep.at, hid, "battery_low", dev, "battery_low", length, details),
-            TruthEvent(death, hid, "battery_dead", dev, "device_offline", 3 * hb, details),
+            TruthEvent(death, hid, "battery_dead", dev, "device_offline", window, details),
         ]
     if ep.kind == "sos":
         return [TruthEvent(ep.at, hid, ep.kind, ep.device_id, expected, 60.0, details)]

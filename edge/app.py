@@ -35,6 +35,7 @@ from edge.detectors.base import DetectorBank
 from edge.devicestatus import DeviceBoard
 from edge.health import cpu_temp_c, disk_free_mb
 from edge.ingest import Ingest
+from edge.items import Barrier
 from edge.modefile import MODE_FILE, read_mode
 from edge.outbox import Outbox
 from edge.routing import Router, UnknownProfileError
@@ -94,7 +95,6 @@ class Gateway:
         )
         self.alarms = AlarmManager(self.home, config.alarms)
         self.alarms.restore([(o.alarm, o.severity) for o in self.outbox.open_alarms()])
-        self._restore_detectors()
         q = config.queues
         self.queues = Queues(
             raw=asyncio.Queue(q.raw),
@@ -121,6 +121,7 @@ class Gateway:
             tick_s=config.clock.tick_s,
             on_commit=self.uplink_wake,
         )
+        self._restore_state()
         filters = self.router.subscriptions + ([CLOCK_TOPIC] if sim is not None else [])
         self.ingest = Ingest(
             config.broker,
@@ -233,7 +234,7 @@ class Gateway:
             self._reload_mode()
             if time.monotonic() - last_save >= self.config.storage.state_save_s:
                 last_save = time.monotonic()
-                self.save_state()
+                await self._save_at_barrier()
                 self.outbox.prune(delivered_keep_s=self.config.storage.delivered_keep_days * 86400)
 
     def _reload_mode(self) -> None:
@@ -281,25 +282,45 @@ class Gateway:
 
     # -- state and health ---------------------------------------------------------------
 
-    def _restore_detectors(self) -> None:
+    def _restore_state(self) -> None:
+        """Detector state and the last state values (change detection) from STATE_FILE."""
         path = self.data_dir / STATE_FILE
         try:
-            states = json.loads(path.read_text())
+            data = json.loads(path.read_text())
         except FileNotFoundError:
             return
         except (OSError, ValueError) as exc:
             log.error("detector state unreadable, starting fresh file=%s error=%s", path, exc)
             return
-        self.bank.restore(states)
-        log.info("detector state restored file=%s detectors=%d", path, len(states))
+        if isinstance(data, list):  # written before change detection: detectors only
+            data = {"detectors": data}
+        self.bank.restore(data.get("detectors", []))
+        self.stages.changes.restore(data.get("last_values", {}))
+        log.info("detector state restored file=%s detectors=%d", path, len(data["detectors"]))
 
-    def save_state(self) -> None:
-        """Write the detectors' state as JSON, atomically."""
+    async def _save_at_barrier(self) -> None:
+        """Save the state as it was when a barrier passed: exactly that of the messages
+        committed before it, so a message replayed after a crash is never taken for a
+        repeat of a value whose alarm was not yet written."""
+        barrier = Barrier(save=True)
+        try:
+            await asyncio.wait_for(self.queues.raw.put(barrier), STALL_S)
+            await asyncio.wait_for(barrier.done.wait(), STALL_S)
+        except TimeoutError:
+            log.warning("state not saved: the pipeline did not pass a barrier in %.0fs", STALL_S)
+            return
+        self.save_state(barrier.state)
+
+    def save_state(self, state: dict[str, Any] | None = None) -> None:
+        """Write the detectors' state and the last state values as JSON, atomically
+        (``state``: as collected by a save barrier; default: as they are now)."""
+        if state is None:
+            state = {"detectors": self.bank.state(), "last_values": self.stages.changes.state()}
         path = self.data_dir / STATE_FILE
         tmp = path.with_suffix(".tmp")
         try:
             with tmp.open("w") as f:
-                json.dump(self.bank.state(), f, separators=(",", ":"))
+                json.dump(state, f, separators=(",", ":"))
                 f.flush()
                 os.fsync(f.fileno())
             tmp.replace(path)
@@ -344,6 +365,7 @@ class Gateway:
             "broker_connects": self.ingest.connects,
             "broker_received": self.ingest.received,
             "broker_acked": self.ingest.acked,
+            "state_repeats": self.stages.changes.repeats,
             "alarms_raised": dict(a.by_kind),
             "alarms_deduplicated": a.deduplicated,
             "alarms_suppressed": a.suppressed,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from protocol import HomeManifest, Reading, ReadingKind
+
+if TYPE_CHECKING:
+    from edge.zigbee2mqtt import BridgeDevice
 
 ONLINE_FACTOR = 2.5  # a device is online if heard within this many heartbeat intervals
 
@@ -22,6 +26,8 @@ class DeviceState:
     battery: float | None = None
     link_quality: float | None = None
     values: dict[str, str] = field(default_factory=dict)
+    model: str | None = None  # what Zigbee2MQTT's bridge/devices says it is
+    ieee_address: str | None = None
 
 
 class DeviceBoard:
@@ -50,6 +56,13 @@ class DeviceBoard:
                 dev.values[r.kind.value] = f"block[{len(r.samples)}]"
             else:
                 dev.values[r.kind.value] = str(r.value)[:16]
+
+    def identify(self, device_id: str, found: BridgeDevice | None) -> None:
+        """Record what Zigbee2MQTT's device list says the device is."""
+        dev = self.devices.get(device_id)
+        if dev is not None:
+            dev.model = found.label() if found else None
+            dev.ieee_address = found.ieee_address if found else None
 
     def online(self, now: float) -> int:
         """Devices heard within ONLINE_FACTOR heartbeat intervals."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from edge.detectors.base import Detection
 
@@ -44,11 +45,35 @@ class Quarantined:
     payload: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceAvailability:
+    """A device's availability topic said online or offline (decode → detect)."""
+
+    device_id: str
+    online: bool
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeState:
+    """A Zigbee2MQTT bridge (by base topic) said online or offline (decode → detect)."""
+
+    base: str
+    online: bool
+    ts: float
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Barrier:
-    """Passes every stage in order; ``done`` is set once the outbox committed all before it."""
+    """Passes every stage in order; ``done`` is set once the outbox committed all before it.
+
+    A ``save`` barrier collects, in ``state``, each stage's state as it was when the barrier
+    passed: exactly the state of the messages committed before it.
+    """
 
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    save: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 AlarmInput = Detection | Activity | Tick

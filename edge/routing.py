@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edge import zigbee2mqtt
 from firmware_profiles import DeviceProfile, ProfileLibrary
 from protocol import HomeManifest, PairedDevice
 
@@ -14,10 +15,12 @@ class UnknownProfileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Where a topic's messages go: the paired device and its profile."""
+    """Where a topic's messages go: the paired device and its profile; ``availability``
+    when the topic is the device's online/offline topic rather than its data."""
 
     device: PairedDevice
     profile: DeviceProfile
+    availability: bool = False
 
 
 class Router:
@@ -35,8 +38,19 @@ class Router:
             self._paired[(dev.profile, dev.device_id)] = dev
         # One filter can serve several profiles (zigbee2mqtt/+); each is tried in turn.
         self.by_filter: dict[str, list[DeviceProfile]] = {}
+        # Zigbee2MQTT bridge topics (<base>/bridge/state, .../devices) -> (base, topic).
+        self.bridge_topics: dict[str, tuple[str, str]] = {}
         for prof in self.profiles.values():
             self.by_filter.setdefault(prof.subscription(), []).append(prof)
+            avail = prof.availability_subscription()
+            if avail is not None:
+                self.by_filter.setdefault(avail, []).append(prof)
+            base = prof.zigbee2mqtt_base
+            if base is not None:
+                for sub in (zigbee2mqtt.STATE, zigbee2mqtt.DEVICES):
+                    self.bridge_topics[f"{base}/{sub}"] = (base, sub)
+        for topic in self.bridge_topics:
+            self.by_filter.setdefault(topic, [])
         self._cache: dict[str, Route | None] = {}
         self._cache_size = cache_size
 
@@ -52,11 +66,14 @@ class Router:
         found: Route | None = None
         for profile_id, prof in self.profiles.items():
             device_id = prof.device_id_from_topic(topic)
+            availability = device_id is None
+            if availability:
+                device_id = prof.device_id_from_availability_topic(topic)
             if device_id is None:
                 continue
             dev = self._paired.get((profile_id, device_id))
             if dev is not None:
-                found = Route(dev, prof)
+                found = Route(dev, prof, availability)
                 break
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
@@ -66,7 +83,17 @@ class Router:
     def device_id_guess(self, topic: str) -> str | None:
         """A device id some known profile reads from ``topic`` (for quarantine rows)."""
         for prof in self.profiles.values():
-            device_id = prof.device_id_from_topic(topic)
+            device_id = prof.device_id_from_topic(topic) or prof.device_id_from_availability_topic(
+                topic
+            )
             if device_id is not None:
                 return device_id
         return None
+
+    def zigbee_devices(self, base: str) -> list[tuple[PairedDevice, DeviceProfile]]:
+        """Paired devices bridged by the Zigbee2MQTT at ``base``."""
+        return [
+            (dev, self.profiles[profile_id])
+            for (profile_id, _), dev in self._paired.items()
+            if self.profiles[profile_id].zigbee2mqtt_base == base
+        ]

@@ -13,15 +13,27 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from edge import zigbee2mqtt
 from edge.alarms import AlarmManager, Envelope
+from edge.changes import ChangeFilter
 from edge.clock import ClockError, SimClock
 from edge.detectors.base import DetectorBank
 from edge.devicestatus import DeviceBoard
-from edge.items import Activity, AlarmInput, Barrier, Quarantined, RawMessage, Tick
+from edge.items import (
+    Activity,
+    AlarmInput,
+    Barrier,
+    BridgeState,
+    DeviceAvailability,
+    Quarantined,
+    RawMessage,
+    Tick,
+)
 from edge.outbox import Outbox, Record
-from edge.routing import Router
+from edge.routing import Route, Router
 from edge.telemetry import TelemetryAggregator
 from firmware_profiles import DecodeError
+from firmware_profiles.availability import availability_state
 from protocol import Reading, ReadingKind
 from protocol.topics import CLOCK_TOPIC
 
@@ -54,7 +66,7 @@ class Queues:
     """The bounded queues between stages."""
 
     raw: asyncio.Queue[RawMessage | Barrier]
-    readings: asyncio.Queue[list[Reading] | Tick | Barrier]  # one item per message
+    readings: asyncio.Queue[DecodedItem | Barrier]  # one item per message
     detections: asyncio.Queue[AlarmInput | Barrier]
     records: asyncio.Queue[Record | Barrier]
 
@@ -73,6 +85,9 @@ class Queues:
         await self.readings.join()
         await self.detections.join()
         await self.records.join()
+
+
+DecodedItem = list[Reading] | Tick | DeviceAvailability | BridgeState
 
 
 def _truncate(payload: bytes, n: int = 80) -> bytes:
@@ -107,6 +122,8 @@ class Stages:
         self.tick_s = tick_s
         self.on_commit = on_commit
         self.counters = Counters()
+        self.changes = ChangeFilter()
+        self.bridge_devices: dict[str, dict[str, zigbee2mqtt.BridgeDevice]] = {}  # by base
         self._activity_sent = float("-inf")
         self._quarantine_last: dict[str, float] = {}
 
@@ -143,6 +160,8 @@ class Stages:
         while True:
             msg = await self.q.raw.get()
             if isinstance(msg, Barrier):
+                if msg.save:
+                    msg.state["last_values"] = self.changes.state()
                 await self.q.readings.put(msg)
                 self.q.raw.task_done()
                 continue
@@ -156,13 +175,69 @@ class Stages:
                 await self.q.readings.put(item)
             self.q.raw.task_done()
 
-    def decode_one(self, msg: RawMessage) -> list[list[Reading] | Tick]:
-        """What one message puts on the readings queue: its readings, or clock ticks."""
+    def decode_one(self, msg: RawMessage) -> list[DecodedItem]:
+        """What one message puts on the readings queue: its readings (repeated states left
+        out), an availability or bridge state, or clock ticks."""
         self.counters.messages += 1
         if msg.topic == CLOCK_TOPIC:
             return list(self._clock_ticks(msg))
-        readings = self._decode_readings(msg)
-        return [readings] if readings else []
+        bridge = self.router.bridge_topics.get(msg.topic)
+        if bridge is not None:
+            return self._bridge(msg, *bridge)
+        route = self.router.route(msg.topic)
+        if route is None:
+            device_id = self.router.device_id_guess(msg.topic)
+            reason = f"unknown device {device_id!r}" if device_id else "no paired device's topic"
+            self._quarantine(
+                Quarantined(msg.received_at, msg.topic, device_id, reason, msg.payload)
+            )
+            return []
+        if route.availability:
+            return self._availability(msg, route)
+        readings = self._decode_readings(msg, route)
+        return [self.changes.filter(readings)] if readings else []
+
+    def _bridge(self, msg: RawMessage, base: str, topic: str) -> list[DecodedItem]:
+        try:
+            if topic == zigbee2mqtt.STATE:
+                if not msg.payload:
+                    return []  # a retained state being cleared
+                return [BridgeState(base, availability_state(msg.payload), msg.received_at)]
+            self.bridge_devices[base] = zigbee2mqtt.parse_devices(msg.payload)
+            self._check_models(base)
+        except (DecodeError, zigbee2mqtt.BridgeMessageError) as exc:
+            reason = f"zigbee2mqtt bridge: {exc}"
+            self._quarantine(Quarantined(msg.received_at, msg.topic, None, reason, msg.payload))
+        return []
+
+    def _check_models(self, base: str) -> None:
+        """Log paired devices Zigbee2MQTT does not know, or knows as another model."""
+        known = self.bridge_devices[base]
+        for dev, prof in self.router.zigbee_devices(base):
+            found = known.get(dev.device_id)
+            self.board.identify(dev.device_id, found)
+            models = prof.zigbee2mqtt_models
+            if found is None:
+                log.warning("zigbee2mqtt has no device %s (paired as %s)", dev.device_id, prof.id)
+            elif models and found.model not in models:
+                log.warning(
+                    "zigbee2mqtt device %s is %s, but its profile %s serves %s",
+                    dev.device_id,
+                    found.label(),
+                    prof.id,
+                    ",".join(models),
+                )
+
+    def _availability(self, msg: RawMessage, route: Route) -> list[DecodedItem]:
+        if not msg.payload:
+            return []  # a retained availability being cleared
+        try:
+            online = route.profile.decode_availability(msg.payload)
+        except DecodeError as exc:
+            dev = route.device.device_id
+            self._quarantine(Quarantined(msg.received_at, msg.topic, dev, str(exc), msg.payload))
+            return []
+        return [DeviceAvailability(route.device.device_id, online, msg.received_at)]
 
     def _clock_ticks(self, msg: RawMessage) -> list[Tick]:
         if self.sim_clock is None or msg.retained:  # a stale time from an earlier run
@@ -175,15 +250,7 @@ class Stages:
         self.counters.ticks += len(times)
         return [Tick(t) for t in times]
 
-    def _decode_readings(self, msg: RawMessage) -> list[Reading]:
-        route = self.router.route(msg.topic)
-        if route is None:
-            device_id = self.router.device_id_guess(msg.topic)
-            reason = f"unknown device {device_id!r}" if device_id else "no paired device's topic"
-            self._quarantine(
-                Quarantined(msg.received_at, msg.topic, device_id, reason, msg.payload)
-            )
-            return []
+    def _decode_readings(self, msg: RawMessage, route: Route) -> list[Reading]:
         try:
             readings = route.profile.decode(msg.topic, msg.payload, received_at=msg.received_at)
         except Exception as exc:  # a decoder bug must not stop the pipeline either
@@ -205,6 +272,8 @@ class Stages:
         while True:
             item = await self.q.readings.get()
             if isinstance(item, Barrier):
+                if item.save:
+                    item.state["detectors"] = self.bank.state()
                 await self.q.detections.put(item)
                 self.q.readings.task_done()
                 continue
@@ -218,8 +287,12 @@ class Stages:
                 await self.q.detections.put(x)
             self.q.readings.task_done()
 
-    def detect_one(self, item: list[Reading] | Tick) -> list[AlarmInput]:
+    def detect_one(self, item: DecodedItem) -> list[AlarmInput]:
         """What the alarm manager must see for one message's readings, or a tick."""
+        if isinstance(item, DeviceAvailability):
+            return list(self.bank.availability(item.device_id, item.online, item.ts))
+        if isinstance(item, BridgeState):
+            return list(self.bank.bridge(item.base, item.online, item.ts))
         if isinstance(item, Tick):
             out: list[AlarmInput] = list(self.bank.tick(item.now))
             batch = self.telemetry.flush(item.now)

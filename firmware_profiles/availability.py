@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from firmware_profiles.errors import DecodeError
+from firmware_profiles.schema import ProfileSpec
 
 # Zigbee2MQTT's availability defaults (lib/extension/availability.ts; docs "Device
 # availability"): an active device (router / mains powered) must check in every 10 min,
@@ -45,3 +46,12 @@ def availability_state(payload: bytes, *, online: str = "online", offline: str =
 def zigbee2mqtt_timeout_s(power: str) -> float:
     """Zigbee2MQTT's default availability timeout for a device of this power source."""
     return ZIGBEE2MQTT_ACTIVE_TIMEOUT_S if power == "mains" else ZIGBEE2MQTT_PASSIVE_TIMEOUT_S
+
+
+def offline_timeout_s(spec: ProfileSpec) -> float | None:
+    """Silence after which a device of ``spec`` is offline, when the profile follows
+    Zigbee2MQTT's availability defaults; None: its heartbeat rule decides."""
+    avail = spec.availability
+    if avail is None or avail.timeouts != "zigbee2mqtt":
+        return None
+    return zigbee2mqtt_timeout_s(spec.power)

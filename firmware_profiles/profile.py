@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from firmware_profiles.availability import availability_state, zigbee2mqtt_timeout_s
+from firmware_profiles.availability import availability_state, offline_timeout_s
 from firmware_profiles.binary_codec import BinaryCodec
 from firmware_profiles.codec import PayloadCodec
 from firmware_profiles.errors import DecodeError, EncodeError
@@ -84,10 +84,16 @@ class DeviceProfile:
     def offline_timeout_s(self) -> float | None:
         """Silence after which the device is offline when its profile follows Zigbee2MQTT's
         availability defaults (by power); None: the heartbeat rule decides."""
-        avail = self.spec.availability
-        if avail is None or avail.timeouts != "zigbee2mqtt":
+        return offline_timeout_s(self.spec)
+
+    @property
+    def zigbee2mqtt_base(self) -> str | None:
+        """The Zigbee2MQTT base topic (``zigbee2mqtt``) of a profile that follows
+        Zigbee2MQTT's availability, whose data topic is ``<base>/{device_id}``; else None."""
+        pattern = self._topic.pattern
+        if self.offline_timeout_s is None or not pattern.endswith("/{device_id}"):
             return None
-        return zigbee2mqtt_timeout_s(self.power)
+        return pattern.removesuffix("/{device_id}")
 
     def availability_subscription(self) -> str | None:
         """MQTT filter of every device's availability topic, or None without one."""

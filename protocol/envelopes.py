@@ -57,6 +57,7 @@ class AlarmKind(StrEnum):
     TAMPER = "tamper"
     OFF_WRIST = "off_wrist"
     GATEWAY_OFFLINE = "gateway_offline"
+    ZIGBEE_OFFLINE = "zigbee_offline"  # the home's Zigbee2MQTT bridge is offline
     TEST = "test"
 
 
@@ -77,6 +78,7 @@ DEFAULT_SEVERITY: dict[AlarmKind, Severity] = {
     AlarmKind.TAMPER: Severity.WARNING,
     AlarmKind.OFF_WRIST: Severity.WARNING,
     AlarmKind.GATEWAY_OFFLINE: Severity.WARNING,
+    AlarmKind.ZIGBEE_OFFLINE: Severity.WARNING,
     AlarmKind.TEST: Severity.INFO,
 }
 

@@ -64,6 +64,15 @@ UNITS: dict[ReadingKind, str] = {
     ReadingKind.HEARTBEAT: "",
 }
 
+# Kinds where every message is an event (a press), never a state repeated on check-in.
+EVENT_KINDS: frozenset[ReadingKind] = frozenset({ReadingKind.SOS, ReadingKind.CANCEL})
+# Kinds that hold a state (true/false, or an enum): Zigbee2MQTT republishes the cached value
+# with every check-in and ESPHome its retained value on every reconnect, so only a change
+# of value is an event; a repeat only proves the device alive.
+STATE_KINDS: frozenset[ReadingKind] = frozenset(
+    k for k, unit in UNITS.items() if unit in ("bool", "enum") and k not in EVENT_KINDS
+)
+
 Scalar = float | int | bool | str | None
 
 

@@ -23,6 +23,7 @@ class DispatchConfig(BaseSettings):
             AlarmKind.DEVICE_OFFLINE,
             AlarmKind.TAMPER,
             AlarmKind.GATEWAY_OFFLINE,
+            AlarmKind.ZIGBEE_OFFLINE,
         ],
         description="Warnings that become maintenance tasks for installers.",
     )

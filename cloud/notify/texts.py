@@ -21,6 +21,7 @@ KIND_NAMES: dict[str, tuple[str, str]] = {
     "tamper": ("设备被拆", "device tampering"),
     "off_wrist": ("手环未佩戴", "the band not worn"),
     "gateway_offline": ("网关离线", "the gateway offline"),
+    "zigbee_offline": ("Zigbee网络离线", "the Zigbee network offline"),
     "test": ("测试", "a test"),
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -48,6 +48,7 @@ class Detector(ABC):
 
     type: ClassVar[str]
     kinds: ClassVar[frozenset[ReadingKind]]
+    bridge_base: str | None = None  # the Zigbee2MQTT bridge it hears through, if any
 
     def __init__(self, *, device_id: str | None = None, room: str | None = None) -> None:
         self.device_id = device_id
@@ -63,6 +64,14 @@ class Detector(ABC):
 
     def tick(self, now: float) -> list[Detection]:
         """Fire time-based conditions at ``now`` (epoch seconds); default: none."""
+        return []
+
+    def availability(self, online: bool, ts: float) -> list[Detection]:
+        """The device's availability topic said online or offline; default: ignored."""
+        return []
+
+    def bridge(self, online: bool, ts: float) -> list[Detection]:
+        """The Zigbee2MQTT bridge (``bridge_base``) went online or offline; default: ignored."""
         return []
 
     @abstractmethod
@@ -112,13 +121,34 @@ class DetectorBank:
 
     def tick(self, now: float) -> list[Detection]:
         """Let every detector's timers fire at ``now``."""
+        return self._call(self.detectors, lambda d: d.tick(now), "tick")
+
+    def availability(self, device_id: str, online: bool, ts: float) -> list[Detection]:
+        """A device's availability message, to the detectors watching that device."""
+        return self._call(
+            [d for d in self.detectors if d.device_id == device_id],
+            lambda d: d.availability(online, ts),
+            "availability",
+        )
+
+    def bridge(self, base: str, online: bool, ts: float) -> list[Detection]:
+        """A Zigbee2MQTT bridge state, to the detectors hearing through that bridge."""
+        return self._call(
+            [d for d in self.detectors if d.bridge_base == base],
+            lambda d: d.bridge(online, ts),
+            "bridge state",
+        )
+
+    def _call(
+        self, dets: list[Detector], call: Callable[[Detector], list[Detection]], what: str
+    ) -> list[Detection]:
         out: list[Detection] = []
-        for det in self.detectors:
+        for det in dets:
             try:
-                out.extend(det.tick(now))
+                out.extend(call(det))
             except Exception:
                 self.errors += 1
-                log.exception("detector %s failed on tick", det.type)
+                log.exception("detector %s failed on %s", det.type, what)
         return out
 
     def state(self) -> list[dict[str, Any]]:

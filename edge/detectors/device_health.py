@@ -2,9 +2,14 @@
 
 Any reading from the device proves it alive. It is offline once ``missed_heartbeats``
 intervals of its profile (plus ``grace_s``) pass without one, checked on ``tick``; the next
-reading ends the condition. Battery low has hysteresis (raise below ``battery_low``, clear
-above ``battery_clear``); tamper follows the device's flag; off-wrist is raised when the band
-has not been worn for ``off_wrist_s`` and ends when it is worn again. A device that
+reading ends the condition. A profile that follows Zigbee2MQTT's availability sets the
+silence instead (10 min mains, 25 h battery, plus ``grace_s``). The device's availability
+topic marks it offline, or back, at once. While its Zigbee2MQTT bridge is offline the
+silence rule is held (the bridge's one ``zigbee_offline`` alarm covers every device behind
+it), and the silence counts again from the bridge's return. Battery low has hysteresis
+(raise below ``battery_low``, clear above ``battery_clear``); tamper follows the device's
+flag; off-wrist is raised when the band has not been worn for ``off_wrist_s`` and ends when
+it is worn again. A device that
 reports its battery voltage but no percentage has it turned into percent by its profile's
 battery curve.
 """
@@ -55,13 +60,20 @@ class DeviceHealthDetector(Detector):
         device_id: str | None = None,
         room: str | None = None,
         heartbeat_interval_s: float = 300.0,
+        offline_timeout_s: float | None = None,
+        bridge_base: str | None = None,
         battery_curve: tuple[tuple[float, float], ...] = (),
     ) -> None:
-        """``battery_curve``: (volts, percent) points, ascending volts, for devices that
+        """``offline_timeout_s``: the profile's own silence limit (Zigbee2MQTT's), which
+        replaces the heartbeat rule; ``bridge_base``: the Zigbee2MQTT it is heard through;
+        ``battery_curve``: (volts, percent) points, ascending volts, for devices that
         report only a voltage."""
         super().__init__(device_id=device_id, room=room)
         self.cfg = config or DeviceHealthConfig()
-        self.timeout = heartbeat_interval_s * self.cfg.missed_heartbeats + self.cfg.grace_s
+        silence = offline_timeout_s or heartbeat_interval_s * self.cfg.missed_heartbeats
+        self.timeout = silence + self.cfg.grace_s
+        self.bridge_base = bridge_base
+        self.held = False  # the bridge is offline: silence proves nothing
         self.last_seen: float | None = None
         self.open: dict[str, bool] = {}
         self.off_since: float | None = None
@@ -119,11 +131,31 @@ class DeviceHealthDetector(Detector):
                 out += self._off_wrist(end)
         return out
 
+    def availability(self, online: bool, ts: float) -> list[Detection]:
+        """Offline at once when the availability topic says so; back when it says online."""
+        if online:
+            self.last_seen = ts if self.last_seen is None else max(self.last_seen, ts)
+            if self.open.get(AlarmKind.DEVICE_OFFLINE):
+                return [self._det(AlarmKind.DEVICE_OFFLINE, ts, False, "reported online")]
+            return []
+        if self.open.get(AlarmKind.DEVICE_OFFLINE) or self.held:
+            return []
+        return [self._det(AlarmKind.DEVICE_OFFLINE, ts, True, "reported offline")]
+
+    def bridge(self, online: bool, ts: float) -> list[Detection]:
+        """Hold the silence rule while the bridge is offline; count again from its return."""
+        if online and self.held:
+            self.last_seen = ts if self.last_seen is None else max(self.last_seen, ts)
+        self.held = not online
+        return []
+
     def tick(self, now: float) -> list[Detection]:
         """Offline and off-wrist timers."""
         if self.last_seen is None:
             self.last_seen = now  # never heard from: count from the first tick
         out = self._off_wrist(now)
+        if self.held:
+            return out
         if not self.open.get(AlarmKind.DEVICE_OFFLINE) and now - self.last_seen >= self.timeout:
             msg = f"no reading for {now - self.last_seen:.0f} s"
             out.append(
@@ -166,6 +198,7 @@ class DeviceHealthDetector(Detector):
             "battery": self.battery.state(),
             "tamper": self.tamper.state(),
             "has_percent": self.has_percent,
+            "held": self.held,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -176,3 +209,4 @@ class DeviceHealthDetector(Detector):
         self.battery.restore(state["battery"])
         self.tamper.restore(state["tamper"])
         self.has_percent = bool(state["has_percent"])
+        self.held = bool(state.get("held", False))

@@ -18,6 +18,7 @@ from edge.detectors.night_wandering import NightWanderingConfig, NightWanderingD
 from edge.detectors.radar_fall import RadarFallConfig, RadarFallDetector
 from edge.detectors.sos import SosConfig, SosDetector
 from edge.detectors.vitals import VitalsConfig, VitalsDetector
+from edge.detectors.zigbee_bridge import ZigbeeBridgeDetector
 from protocol import HomeManifest, ReadingKind
 
 if TYPE_CHECKING:
@@ -110,15 +111,19 @@ def build_bank(
     Wearables get wrist fall (if they stream accel), vitals (heart rate / SpO2) and SOS (if
     they have the key); fall pendants waist fall and SOS; radars radar fall; buttons SOS;
     every device device health. Inactivity, night wandering and bathroom dwell watch the
-    whole home as soon as it has a motion, radar or door device.
+    whole home as soon as it has a motion, radar or door device; a home with Zigbee2MQTT
+    devices gets one Zigbee bridge watch per bridge.
     """
     cfg = config or DetectorsConfig()
     ctx = HomeContext.from_manifest(home)
     dets: list[Detector] = []
     families: set[str] = set()
+    bridges: set[str] = set()
     for dev in home.devices:
         prof = library.get(dev.profile)
         families.add(prof.family)
+        if prof.zigbee2mqtt_base is not None:
+            bridges.add(prof.zigbee2mqtt_base)
         kinds = prof.kinds
         did, room = dev.device_id, dev.room
         if prof.family in ("wearable", "fall_pendant") and ReadingKind.ACCEL in kinds:
@@ -142,6 +147,8 @@ def build_bank(
                     device_id=did,
                     room=room,
                     heartbeat_interval_s=prof.heartbeat_interval_s,
+                    offline_timeout_s=prof.offline_timeout_s,
+                    bridge_base=prof.zigbee2mqtt_base,
                     battery_curve=_battery_curve(prof),
                 )
             )
@@ -152,5 +159,6 @@ def build_bank(
             dets.append(NightWanderingDetector(cfg.night_wandering, home=ctx))
         if cfg.bathroom_dwell.enabled and set(cfg.bathroom_dwell.rooms) & set(ctx.rooms.values()):
             dets.append(BathroomDwellDetector(cfg.bathroom_dwell, home=ctx))
+    dets += [ZigbeeBridgeDetector(bridge_base=base) for base in sorted(bridges)]
     log.info("home %s: %d detectors", home.home_id, len(dets))
     return DetectorBank(dets)

@@ -110,7 +110,7 @@ async def test_broker_restart_is_survived(
     await publish(mosquitto.port, [sos_press(T0)])
     await wait_until(lambda: len(sos_alarms(rx)) == 1, what="the SOS alarm after the restart")
     await stop(gw, task)
-    states = json.loads((tmp_path / "data" / "detectors.json").read_text())
+    states = json.loads((tmp_path / "data" / "detectors.json").read_text())["detectors"]
     [sos] = [s for s in states if s["type"] == "sos" and s["device_id"] == "sos_button"]
     assert sos["state"]["open"] is True, "detector state saved on shutdown"
 
