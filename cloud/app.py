@@ -35,6 +35,7 @@ from cloud.gateways.routes import router as gateways_router
 from cloud.health import router as health_router
 from cloud.metrics import MetricsMiddleware
 from cloud.migrate import upgrade
+from cloud.privacy.access_log import router as access_log_router
 from cloud.registry.routes import routers as registry_routers
 from cloud.settings import Settings
 from cloud.timeseries.routes import router as timeseries_router
@@ -75,6 +76,7 @@ def create_app(
         alarms_router,
         timeseries_router,
         *registry_routers,
+        access_log_router,
     ):
         app.include_router(router)
     for name in settings.features if features is None else features:

@@ -4,9 +4,11 @@ from cloud.alarms.models import Alarm, AlarmEvent
 from cloud.auth.models import ApiToken, User
 from cloud.db import Base
 from cloud.gateways.models import Gateway
+from cloud.privacy.models import AccessLogEntry
 from cloud.registry.models import Device, FamilyContact, Household, Resident, Worker
 
 __all__ = [
+    "AccessLogEntry",
     "Alarm",
     "AlarmEvent",
     "ApiToken",

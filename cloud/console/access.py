@@ -1,55 +1,61 @@
-"""Who may use the console, and what personal data each role sees in clear.
+"""Who may use the console, and what personal data each role sees (``cloud.privacy.policy``).
 
-Phone numbers (residents', contacts', and any phone-like number in free text such as
-audit actors) are in clear for supervisors and admins, masked for dispatchers; ID numbers
-follow the registry's rule (``cloud.registry.masking``: admins only). Workers use their
-own app, not the console.
+Admins, supervisors and dispatchers use the console; workers use their own app. Every
+value shown passes through the policy with the operator's role as the audience.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 
 from cloud.auth.deps import Role, require_roles
 from cloud.auth.models import User
-from cloud.registry.masking import mask, mask_for
+from cloud.privacy.policy import Audience, Show, render, role_audience, show
 
 CONSOLE_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR)
-PHONE_CLEAR = frozenset({Role.ADMIN.value, Role.SUPERVISOR.value})
-_NUMBER = re.compile(r"\+?\d[\d \-]{5,}\d")
 
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
     """The operator behind a console request and how much they may see."""
 
-    username: str
-    role: str
+    user: User
+
+    @property
+    def username(self) -> str:
+        """The operator's login name."""
+        return self.user.username
+
+    @property
+    def role(self) -> str:
+        """The operator's role."""
+        return self.user.role
+
+    @property
+    def audience(self) -> Audience:
+        """The policy's audience for this operator."""
+        return role_audience(self.user.role)
 
     @property
     def clear(self) -> bool:
-        """True when phone numbers are shown in clear."""
-        return self.role in PHONE_CLEAR
+        """True when residents' and contacts' phone numbers are shown in clear."""
+        return show(self.audience, "resident.phone") is Show.CLEAR
 
-    def phone(self, value: str) -> str:
-        """A phone number, masked unless the role needs it."""
-        return value if self.clear else mask(value)
-
-    def id_number(self, value: str) -> str:
-        """An ID number, masked unless the role needs it."""
-        return mask_for(self.role, "id_number", value)
+    def field(self, name: str, value: Any) -> Any:
+        """``value`` of the policy field ``name`` (e.g. ``resident.phone``) as shown here."""
+        return render(self.audience, name, value)
 
     def text(self, value: str) -> str:
-        """Free text with phone-like numbers masked unless the role needs them."""
-        return value if self.clear else _NUMBER.sub(lambda m: mask(m.group(0)), value)
+        """Free text of the trail (audit details, alarm reasons) as shown here."""
+        shown = render(self.audience, "audit.text", value)
+        return "" if shown is None else str(shown)
 
 
 async def _viewer(user: Annotated[User, Depends(require_roles(*CONSOLE_ROLES))]) -> Viewer:
-    return Viewer(username=user.username, role=user.role)
+    return Viewer(user)
 
 
 ViewerDep = Annotated[Viewer, Depends(_viewer)]

@@ -25,6 +25,7 @@ from cloud.console.schemas import (
 from cloud.console.series import UNITS, last_values
 from cloud.dispatch.models import Task, TaskAlarm
 from cloud.gateways.models import Gateway
+from cloud.privacy.access_log import Read, record_reads
 from cloud.registry.models import Device, FamilyContact, Household, Resident
 from cloud.timeseries.writer import InfluxError, InfluxWriter
 from protocol.envelopes import AlarmKind
@@ -32,6 +33,9 @@ from protocol.envelopes import AlarmKind
 log = logging.getLogger(__name__)
 
 HISTORY = 100
+RESIDENT_COLUMNS = ("first_name", "last_name", "birth_year", "phone", "id_number", "conditions")
+HOUSEHOLD_COLUMNS = ("name", "address", "access_notes")
+CONTACT_COLUMNS = ("name", "relation", "phone")
 
 
 async def resident_or_404(session: AsyncSession, resident_id: int) -> tuple[Resident, Household]:
@@ -136,29 +140,46 @@ async def resident_detail(
 ) -> ResidentDetail:
     """Everything on the resident page, personal numbers masked by role."""
     person, home = await resident_or_404(session, resident_id)
-    contacts = await session.scalars(
-        select(FamilyContact)
-        .where(FamilyContact.household_id == home.id)
-        .order_by(FamilyContact.id)
+    contacts = list(
+        await session.scalars(
+            select(FamilyContact)
+            .where(FamilyContact.household_id == home.id)
+            .order_by(FamilyContact.id)
+        )
     )
+    f = viewer.field
+    reads = [
+        Read("resident", str(person.id), viewer.audience, RESIDENT_COLUMNS),
+        Read("household", home.id, viewer.audience, HOUSEHOLD_COLUMNS),
+        *(Read("contact", str(c.id), viewer.audience, CONTACT_COLUMNS) for c in contacts),
+    ]
+    record_reads(session, viewer.user, "GET /api/v1/console/residents/{id}", reads, now)
+    await session.commit()
     return ResidentDetail(
         resident=ResidentOut(
             id=person.id,
-            name=full_name(person.first_name, person.last_name),
-            birth_year=person.birth_year,
-            phone=viewer.phone(person.phone),
-            id_number=viewer.id_number(person.id_number),
-            conditions=list(person.conditions or []),
+            name=full_name(
+                f("resident.first_name", person.first_name) or "",
+                f("resident.last_name", person.last_name) or "",
+            ),
+            birth_year=f("resident.birth_year", person.birth_year),
+            phone=f("resident.phone", person.phone),
+            id_number=f("resident.id_number", person.id_number),
+            conditions=f("resident.conditions", list(person.conditions or [])) or [],
             household=HouseholdOut(
                 id=home.id,
-                name=home.name,
-                address=home.address,
+                name=f("household.name", home.name) or "",
+                address=f("household.address", home.address) or "",
                 district=home.district,
                 risk=home.risk_level,
-                access_notes=viewer.text(home.access_notes),
+                access_notes=f("household.access_notes", home.access_notes) or "",
             ),
             contacts=[
-                Contact(name=c.name, relation=c.relation, phone=viewer.phone(c.phone))
+                Contact(
+                    name=f("contact.name", c.name) or "",
+                    relation=f("contact.relation", c.relation) or "",
+                    phone=f("contact.phone", c.phone),
+                )
                 for c in contacts
             ],
         ),

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.dispatch.models import Clue, Task
 from cloud.models import Household, Resident
 from cloud.notify.texts import TaskFacts
+from cloud.privacy.policy import Audience, render
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,7 @@ class Home:
     household: Household
     first_name: str
     conditions: tuple[str, ...]
+    resident_id: int | None = None
 
 
 async def load_home(session: AsyncSession, household_id: str) -> Home | None:
@@ -30,18 +32,20 @@ async def load_home(session: AsyncSession, household_id: str) -> Home | None:
         select(Resident).where(Resident.household_id == household_id).order_by(Resident.id)
     )
     first = res.first_name if res else (hh.name or household_id)
-    return Home(hh, first, tuple(res.conditions or ()) if res else ())
+    return Home(hh, first, tuple(res.conditions or ()) if res else (), res.id if res else None)
 
 
-def task_facts(task: Task, home: Home, distance_km: float | None = None) -> TaskFacts:
-    """Facts for message texts."""
+def task_facts(
+    task: Task, home: Home, audience: Audience, distance_km: float | None = None
+) -> TaskFacts:
+    """Facts for a message text to ``audience`` (what the privacy policy lets it carry)."""
     return TaskFacts(
         number=task.number,
         kind=task.alarm_kind,
-        first_name=home.first_name,
-        address=home.household.address,
-        access_notes=home.household.access_notes,
-        conditions=home.conditions,
+        first_name=render(audience, "resident.first_name", home.first_name) or "",
+        address=render(audience, "household.address", home.household.address) or "",
+        access_notes=render(audience, "household.access_notes", home.household.access_notes) or "",
+        conditions=tuple(render(audience, "resident.conditions", home.conditions) or ()),
         distance_km=distance_km,
     )
 

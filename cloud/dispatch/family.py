@@ -15,6 +15,7 @@ from cloud.dispatch.models import Task
 from cloud.models import FamilyContact
 from cloud.notify import texts
 from cloud.notify.outbox import Recipient, enqueue
+from cloud.privacy.policy import Audience
 from protocol import Severity
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,11 @@ async def notify_family(
         channels = set(c.channels or ["sms"])
         may_claim = c.may_claim and config.family_may_claim
         body = texts.family(
-            purpose, task_facts(task, home), c.language, who=who, may_claim=may_claim
+            purpose,
+            task_facts(task, home, Audience.SMS_FAMILY),
+            c.language,
+            who=who,
+            may_claim=may_claim,
         )
         not_before = None
         if task.severity != Severity.CRITICAL:

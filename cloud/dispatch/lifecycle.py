@@ -30,6 +30,7 @@ from cloud.dispatch.offering import PENDING, Offering
 from cloud.models import Alarm, FamilyContact, Worker
 from cloud.notify import texts
 from cloud.notify.outbox import enqueue
+from cloud.privacy.policy import Audience
 from protocol import Severity
 
 logger = logging.getLogger(__name__)
@@ -168,7 +169,9 @@ class Lifecycle(Offering):
                     session,
                     worker_recipient(w),
                     purpose="accepted",
-                    body=texts.accepted_help(task_facts(task, home), w.language),
+                    body=texts.accepted_help(
+                        task_facts(task, home, Audience.SMS_ACCEPTED), w.language
+                    ),
                     now=now,
                     task_id=task.id,
                     push=False,

@@ -91,6 +91,7 @@ class Task(Base):
     offer_round: Mapped[int] = mapped_column(Integer, default=0)
     escalation: Mapped[int] = mapped_column(Integer, default=0)
     at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    unstaffed: Mapped[bool] = mapped_column(Boolean, default=False)  # no escalation target
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

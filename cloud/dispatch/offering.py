@@ -23,6 +23,7 @@ from cloud.dispatch.selection import Pick, pick_supervisor, pick_workers
 from cloud.models import Worker
 from cloud.notify import texts
 from cloud.notify.outbox import Message, enqueue, enqueue_many
+from cloud.privacy.policy import Audience
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,9 @@ class Offering:
                 distance_km=None if p.km is None else round(p.km, 3),
                 expires_at=expires.isoformat(),
             )
-            body = texts.offer(task_facts(task, home, p.km), p.worker.language, minutes)
+            body = texts.offer(
+                task_facts(task, home, Audience.SMS_OFFER, p.km), p.worker.language, minutes
+            )
             messages.append(Message(worker_recipient(p.worker), body, payload))
         await enqueue_many(session, messages, purpose="offer", now=now, task_id=task.id)
         task.state = TaskState.OFFERED

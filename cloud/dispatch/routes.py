@@ -21,7 +21,7 @@ from cloud.models import Alarm, FamilyContact, Household
 from cloud.notify.endpoints import policy_from
 from cloud.notify.models import Notification
 from cloud.notify.subscriptions import register_subscription
-from cloud.registry.masking import mask
+from cloud.privacy.policy import Show, render, role_audience, show
 from cloud.schemas import Public, Strict
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"])
@@ -146,6 +146,8 @@ async def _task(session: SessionDep, task_id: int) -> Task:
     return task
 
 
+ACCESS_PURPOSE = "accepted"  # the one text that carries access notes (to the assignee)
+ACCESS_NOTES = "household.access_notes"
 PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -217,7 +219,7 @@ async def cancel_task(
 @router.get("/notifications", response_model=list[NotificationPublic])
 async def list_notifications(
     session: SessionDep,
-    _: Operator,
+    user: Operator,
     task_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     state: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -228,10 +230,19 @@ async def list_notifications(
         query = query.where(Notification.task_id == task_id)
     if state is not None:
         query = query.where(Notification.state == state)
+    audience = role_audience(user.role)
     out = []
     for n in await session.scalars(query):
         item = NotificationPublic.model_validate(n)
-        item.address = mask(n.address) if n.channel == "sms" else n.address.split("/push/")[0]
+        if n.channel == "sms":
+            item.address = render(audience, "notification.address", n.address) or ""
+        else:
+            item.address = n.address.split("/push/")[0]
+        if (
+            n.purpose == ACCESS_PURPOSE
+            and show(audience, "household.access_notes") is not Show.CLEAR
+        ):
+            item.body = "(withheld: the text carries the home's access notes)"
         out.append(item)
     return out
 

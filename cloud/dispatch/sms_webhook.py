@@ -16,7 +16,7 @@ from cloud.dispatch.replies import Command, parse_reply
 from cloud.models import FamilyContact, Worker
 from cloud.notify import texts
 from cloud.notify.signature import signed_form
-from cloud.notify.sms import mask_phone
+from cloud.privacy.policy import log_phone
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])
@@ -46,7 +46,7 @@ async def inbound_sms(
         )
     await session.close()
     if worker is None and contact is None:
-        logger.info("SMS from unknown number %s ignored", mask_phone(sender))
+        logger.info("SMS from unknown number %s ignored", log_phone(sender))
         return twiml("")
     lang = worker.language if worker else contact.language if contact else "zh"
     actor = Actor(

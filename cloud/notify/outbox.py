@@ -31,7 +31,7 @@ from cloud.notify.models import (
     Notification,
     PushSubscription,
 )
-from cloud.notify.sms import mask_phone
+from cloud.privacy.policy import log_phone
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +334,7 @@ class OutboxSender:
         session.add_all(fallback)
         logger.info(
             "SMS to %s not delivered (%s); %d push fallbacks",
-            mask_phone(row.address),
+            log_phone(row.address),
             row.last_error,
             len(fallback),
         )

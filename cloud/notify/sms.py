@@ -15,19 +15,13 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from cloud.notify.errors import DeliveryError
+from cloud.privacy.policy import log_phone
 
 logger = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 RETRYABLE_CODES = {20429, 20003}
 PERMANENT_CODES = {21211, 21610, 21614, 21612, 21408, 30003, 30004, 30005, 30006}
-
-
-def mask_phone(number: str) -> str:
-    """``+8613812345678`` → ``+86*******5678`` (for logs)."""
-    if len(number) <= 6:
-        return "*" * len(number)
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
 class BaseUrlAsyncHttpClient(AsyncTwilioHttpClient):
@@ -124,7 +118,7 @@ class SmsSender:
                 exc.status in (400, 404) and code not in RETRYABLE_CODES
             )
             logger.warning(
-                "twilio refused SMS to %s: status %s code %s", mask_phone(to), exc.status, code
+                "twilio refused SMS to %s: status %s code %s", log_phone(to), exc.status, code
             )
             raise DeliveryError(
                 f"twilio {exc.status} code {code}: {exc.msg}",
@@ -133,7 +127,7 @@ class SmsSender:
                 rate_limited=exc.status == 429 or code == 20429,
             ) from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            logger.warning("twilio unreachable for SMS to %s: %s", mask_phone(to), exc)
+            logger.warning("twilio unreachable for SMS to %s: %s", log_phone(to), exc)
             raise DeliveryError(f"twilio unreachable: {exc}", code="network") from exc
         return SmsReceipt(provider_id=str(msg.sid), status=str(msg.status))
 

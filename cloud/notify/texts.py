@@ -73,7 +73,7 @@ def short_ref(number: str) -> str:
 
 
 def offer(f: TaskFacts, lang: str, timeout_min: int) -> str:
-    """An offer to a worker or supervisor."""
+    """An offer to a worker or supervisor (no access notes: the task is not theirs yet)."""
     ref = short_ref(f.number)
     km = f" ({f.distance_km:.1f} km)" if f.distance_km is not None else ""
     cond = "、".join(f.conditions) if lang == "zh" else ", ".join(f.conditions)
@@ -96,15 +96,17 @@ def offer(f: TaskFacts, lang: str, timeout_min: int) -> str:
 
 
 def accepted_help(f: TaskFacts, lang: str) -> str:
-    """Confirmation to the worker who accepted, with the next codes."""
+    """Confirmation to the worker who accepted: the address, the access notes, the codes."""
     ref = short_ref(f.number)
     if lang == "zh":
+        door = f"地址 {f.address}。" + (f"进门: {f.access_notes}。" if f.access_notes else "")
         return (
-            f"[carewatch] 已接受{f.number}。到达回复 3 {ref}; 完成回复 4 {ref} 结果码 "
+            f"[carewatch] 已接受{f.number}。{door}到达回复 3 {ref}; 完成回复 4 {ref} 结果码 "
             f"({OUTCOME_HELP['zh']})。"
         )
+    door = f" At {f.address}." + (f" Access: {f.access_notes}." if f.access_notes else "")
     return (
-        f"[carewatch] You accepted {f.number}. On arrival reply 3 {ref}; when done reply "
+        f"[carewatch] You accepted {f.number}.{door} On arrival reply 3 {ref}; when done reply "
         f"4 {ref} <outcome> ({OUTCOME_HELP['en']})."
     )
 

@@ -4,7 +4,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the per-resource b
 types from the annotations of the closures at definition time.
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -15,7 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from cloud.auth.deps import Role, require_roles
 from cloud.auth.models import User
 from cloud.db import Base, SessionDep
-from cloud.registry.masking import mask_for
+from cloud.privacy.access_log import Read, record_reads
+from cloud.privacy.policy import Audience, render_record, role_audience
+from cloud.privacy.scope import worker_households
 from cloud.schemas import Public, Strict
 
 
@@ -33,16 +35,55 @@ class Resource:
     id_type: type[int] | type[str] = int
     refs: dict[str, type[Base]] = field(default_factory=dict)  # body field -> referenced table
     filters: Sequence[str] = ()  # query parameters that filter the list by equality
-    masked: Sequence[str] = ()  # fields masked by role (see masking.CLEAR_FOR)
+    record: str = ""  # the record's name in the privacy policy (cloud.privacy.policy)
+    household_key: str | None = None  # column naming the household (workers' scope)
     unique: Sequence[str] = ()  # fields whose duplicates give 409 naming them
+    after_write: Callable[[Request, Any, Any], Awaitable[None]] | None = None
 
 
-def _out(res: Resource, row: Base, user: User) -> dict[str, Any]:
-    data = res.public.model_validate(row).model_dump(mode="json")
-    for name in res.masked:
-        if isinstance(data.get(name), str):
-            data[name] = mask_for(user.role, name, data[name])
-    return data
+class Viewer:
+    """What one request may see of ``res``: every row (operators) or a worker's households."""
+
+    def __init__(self, res: Resource, user: User, scope: dict[str, Audience] | None) -> None:
+        self.res, self.user, self.scope = res, user, scope
+
+    def audience(self, row: Base) -> Audience | None:
+        """How this reader sees ``row`` (``None``: not at all)."""
+        if self.scope is None:
+            return role_audience(self.user.role)
+        key = self.res.household_key
+        return self.scope.get(str(getattr(row, key))) if key else None
+
+    def out(self, rows: Sequence[Base], session: Any, via: str) -> list[dict[str, Any]]:
+        """The rows as the reader may see them, each read written to the access log."""
+        shown, reads = [], []
+        for row in rows:
+            audience = self.audience(row)
+            if audience is None:
+                continue
+            data = self.res.public.model_validate(row).model_dump(mode="json")
+            shown.append(render_record(audience, self.res.record, data))
+            pk = data[self.res.model.__mapper__.primary_key[0].name]
+            reads.append(Read(self.res.record, str(pk), audience, tuple(data)))
+        record_reads(session, self.user, via, reads)
+        return shown
+
+
+async def _viewer(res: Resource, user: User, session: Any) -> Viewer:
+    if user.role != Role.WORKER:
+        return Viewer(res, user, None)
+    return Viewer(res, user, await worker_households(session, user))
+
+
+async def _written(
+    res: Resource, request: Request, row: Base, user: User, session: Any, via: str
+) -> dict[str, Any]:
+    """The record as written, shown (and access-logged) like a read; then ``after_write``."""
+    out = Viewer(res, user, None).out([row], session, via)
+    await session.commit()
+    if res.after_write is not None:
+        await res.after_write(request, session, row)
+    return out[0]
 
 
 async def _check_refs(res: Resource, session: Any, values: dict[str, Any]) -> None:
@@ -95,13 +136,19 @@ def crud_router(res: Resource) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> list[dict[str, Any]]:
+        viewer = await _viewer(res, user, session)
         stmt = select(res.model).order_by(pk).limit(limit).offset(offset)
+        if viewer.scope is not None and res.household_key:
+            column = getattr(res.model, res.household_key)
+            stmt = stmt.where(column.in_(list(viewer.scope)))
         for name in res.filters:
             value = request.query_params.get(name)
             if value is not None:
                 stmt = stmt.where(getattr(res.model, name) == value)
         rows = (await session.scalars(stmt)).all()
-        return [_out(res, r, user) for r in rows]
+        out = viewer.out(rows, session, f"GET /api/v1/{res.path}")
+        await session.commit()
+        return out
 
     @router.get("/{item_id}", summary=f"Get one of {res.path}")
     async def get_item(
@@ -109,10 +156,23 @@ def crud_router(res: Resource) -> APIRouter:
         user: Reader,
         session: SessionDep,
     ) -> dict[str, Any]:
-        return _out(res, await _get(session, item_id), user)
+        viewer = await _viewer(res, user, session)
+        row = await _get(session, item_id)
+        out = viewer.out([row], session, f"GET /api/v1/{res.path}/{{id}}")
+        if not out:  # not one of the worker's households: as if it did not exist
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"id: no such {res.path[:-1]} {item_id!r}"
+            )
+        await session.commit()
+        return out[0]
 
     @router.post("", status_code=status.HTTP_201_CREATED, summary=f"Create one of {res.path}")
-    async def create_item(body: Create, user: Writer, session: SessionDep) -> dict[str, Any]:  # type: ignore[valid-type]
+    async def create_item(
+        body: Create,  # type: ignore[valid-type]
+        request: Request,
+        user: Writer,
+        session: SessionDep,
+    ) -> dict[str, Any]:
         values = body.model_dump(mode="python")  # type: ignore[attr-defined]
         await _check_refs(res, session, values)
         row = res.model(**values)
@@ -121,12 +181,13 @@ def crud_router(res: Resource) -> APIRouter:
             await session.commit()
         except IntegrityError as exc:
             raise _conflict(res, exc) from exc
-        return _out(res, row, user)
+        return await _written(res, request, row, user, session, f"POST /api/v1/{res.path}")
 
     @router.patch("/{item_id}", summary=f"Change one of {res.path}")
     async def update_item(
         item_id: IdPath,  # type: ignore[valid-type]
         body: Update,  # type: ignore[valid-type]
+        request: Request,
         user: Writer,
         session: SessionDep,
     ) -> dict[str, Any]:
@@ -142,7 +203,7 @@ def crud_router(res: Resource) -> APIRouter:
             await session.commit()
         except IntegrityError as exc:
             raise _conflict(res, exc) from exc
-        return _out(res, row, user)
+        return await _written(res, request, row, user, session, f"PATCH /api/v1/{res.path}/{{id}}")
 
     @router.delete(
         "/{item_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete one of {res.path}"

@@ -1,12 +1,27 @@
-"""The registry endpoints: households, residents, devices, family contacts, workers."""
+"""The registry endpoints: households, residents, devices, family contacts, workers.
+
+What each role sees of a record is ``cloud.privacy.policy``'s; a worker login reads only
+the households (and their residents) of tasks offered or assigned to it.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
 
 from cloud.auth.deps import Role
 from cloud.gateways.models import Gateway
 from cloud.registry import schemas as s
 from cloud.registry.crud import Resource, crud_router
 from cloud.registry.models import Device, FamilyContact, Household, Resident, Worker
+
+
+async def _worker_written(request: Request, session: Any, row: Any) -> None:
+    """Tell the features that care (dispatch: a worker may have become available)."""
+    for hook in getattr(request.app.state, "worker_hooks", ()):
+        await hook(session, row)
+
 
 ALL_OPERATORS = (Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR)
 EDITORS = (Role.ADMIN, Role.SUPERVISOR)
@@ -22,6 +37,8 @@ RESOURCES = (
         write_roles=EDITORS,
         id_type=str,
         filters=("district", "risk_level"),
+        record="household",
+        household_key="id",
         unique=("id",),
     ),
     Resource(
@@ -34,7 +51,8 @@ RESOURCES = (
         write_roles=EDITORS,
         refs={"household_id": Household},
         filters=("household_id",),
-        masked=("phone", "id_number"),
+        record="resident",
+        household_key="household_id",
     ),
     Resource(
         path="devices",
@@ -58,7 +76,7 @@ RESOURCES = (
         write_roles=EDITORS,
         refs={"household_id": Household},
         filters=("household_id",),
-        masked=("phone",),
+        record="contact",
     ),
     Resource(
         path="workers",
@@ -69,6 +87,8 @@ RESOURCES = (
         read_roles=ALL_OPERATORS,
         write_roles=EDITORS,
         filters=("district", "duty_status", "role"),
+        record="worker",
+        after_write=_worker_written,
     ),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
@@ -20,11 +21,15 @@ from cloud.dispatch.selection import busy_counts
 from cloud.models import Household, Worker
 from cloud.notify.endpoints import policy_from
 from cloud.notify.subscriptions import register_subscription
+from cloud.privacy.access_log import Read, record_reads
+from cloud.privacy.policy import Audience, render
 from cloud.schemas import Public, Strict
 
 router = APIRouter(prefix="/api/v1/worker", tags=["worker app"])
 WorkerUser = Annotated[User, Depends(require_roles(Role.WORKER, Role.SUPERVISOR))]
 TaskId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+CARD_HOUSEHOLD = ("address", "access_notes", "lat", "lon")
+CARD_RESIDENT = ("first_name", "conditions")
 
 
 class MePublic(Public):
@@ -125,9 +130,18 @@ async def _reindex(request: Request, session: SessionDep, worker: Worker) -> Non
     _dispatcher(request).worker_moved(worker, busy)
 
 
-async def _card(session: SessionDep, task: Task, offer: Offer | None) -> dict[str, Any]:
+async def _card(
+    session: SessionDep, user: User, task: Task, offer: Offer | None, reads: list[Read]
+) -> dict[str, Any]:
+    """A task as the worker sees it: offered, only what decides yes or no; theirs, the door."""
+    audience = Audience.WORKER_OFFERED if offer is not None else Audience.WORKER_ASSIGNED
     home = await load_home(session, task.household_id)
     hh = home.household if home else None
+    f = partial(render, audience)
+    if hh is not None:
+        reads.append(Read("household", hh.id, audience, CARD_HOUSEHOLD))
+    if home is not None and home.resident_id is not None:
+        reads.append(Read("resident", str(home.resident_id), audience, CARD_RESIDENT))
     return {
         "id": task.id,
         "number": task.number,
@@ -137,12 +151,12 @@ async def _card(session: SessionDep, task: Task, offer: Offer | None) -> dict[st
         "state": task.state,
         "deadline_at": task.deadline_at.isoformat(),
         "at_risk": task.at_risk,
-        "address": hh.address if hh else "",
-        "access_notes": hh.access_notes if hh else "",
-        "lat": hh.lat if hh else None,
-        "lon": hh.lon if hh else None,
-        "first_name": home.first_name if home else "",
-        "conditions": list(home.conditions) if home else [],
+        "address": (f("household.address", hh.address) or "") if hh else "",
+        "access_notes": (f("household.access_notes", hh.access_notes) or "") if hh else "",
+        "lat": f("household.lat", hh.lat) if hh else None,
+        "lon": f("household.lon", hh.lon) if hh else None,
+        "first_name": (f("resident.first_name", home.first_name) or "") if home else "",
+        "conditions": list(f("resident.conditions", home.conditions) or ()) if home else [],
         "clues": [c.note or c.kind for c in await open_clues(session, task.household_id)],
         "offer_expires_at": offer.expires_at.isoformat() if offer else None,
         "distance_km": offer.distance_km if offer else None,
@@ -164,10 +178,14 @@ async def my_tasks(session: SessionDep, user: WorkerUser) -> dict[str, list[dict
         .where(Task.worker_id == worker.id, Task.state.in_(OPEN_STATES))
         .order_by(Task.id)
     )
-    return {
-        "offered": [await _card(session, t, o) for t, o in offered.all()],
-        "active": [await _card(session, t, None) for t in mine],
+    reads: list[Read] = []
+    out = {
+        "offered": [await _card(session, user, t, o, reads) for t, o in offered.all()],
+        "active": [await _card(session, user, t, None, reads) for t in mine],
     }
+    record_reads(session, user, "GET /api/v1/worker/tasks", reads)
+    await session.commit()
+    return out
 
 
 ACTIONS: dict[str, str] = {

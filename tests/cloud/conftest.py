@@ -31,7 +31,7 @@ from cloud.settings import Settings
 from testbed import InfluxServer, PostgresServer
 
 TEMPLATE = "cw_template"
-CORE = "0001_core"
+CORE = "head"  # the registry reads dispatch tables (workers see their tasks' homes)
 
 
 def _migrate(url: str) -> None:

@@ -46,7 +46,8 @@ async def test_critical_alarm_full_lifecycle(
         assert set(to_workers) == {worker_phone(i) for i in range(3)}
         zh = to_workers[worker_phone(0)].body
         assert "T20261122-0001" in zh and "Mei" in zh and "88 Huaihai Rd" in zh
-        assert "紧急呼叫" in zh and "回复 1 T0001 接受" in zh and "key box 4711" in zh
+        assert "紧急呼叫" in zh and "回复 1 T0001 接受" in zh
+        assert "4711" not in zh  # the key-safe code only once the task is theirs
         en = to_workers[worker_phone(1)].body
         assert "an SOS call" in en and "Reply 1 T0001 to accept" in en and "diabetes" in en
         assert all(m.from_ == FROM for m in sent)
@@ -103,6 +104,8 @@ async def test_critical_alarm_full_lifecycle(
             assert (await verify_task(s, task)).ok
             purposes = {(n.recipient, n.purpose) for n in await s.scalars(select(Notification))}
         assert (f"worker:{city.workers[1]}", "accepted") in purposes
+        accepted = [m.body for m in twilio.messages if m.to == worker_phone(1)]
+        assert any("You accepted" in b and "Access: key box 4711" in b for b in accepted)
         assert (f"family:{city.family[0]}", "family_on_the_way") in purposes
         assert (f"family:{city.family[0]}", "family_closed") in purposes
         son = [m.body for m in twilio.messages if m.to == "+8613900000001"]
