@@ -140,10 +140,12 @@ def test_worker_app_in_chromium(
         with_db(sqlite_url, alarm)
         card = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#offered .card")))
         text = card.text
-        assert "88 Huaihai Rd" in text and "key box 4711" in text and "diabetes" in text
+        assert "88 Huaihai Rd" in text and "diabetes" in text
+        assert "4711" not in text  # the key-safe code once the task is theirs, not before
         assert "(0.2 km)" in text and "Mei" in text
         card.find_element(By.CSS_SELECTOR, "button.accept").click()
         active = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#active .card")))
+        assert "key box 4711" in active.text
         active.find_element(By.CSS_SELECTOR, "button.en-route").click()
         wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#active .card"), "en route"))
         browser.find_element(By.CSS_SELECTOR, "#active .card button.arrived").click()
