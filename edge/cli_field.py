@@ -135,7 +135,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 async def _watch(cfg: GatewayConfig, duration: float | None, live: bool) -> DeviceBoard:
-    from firmware_profiles import DecodeError, load_library
+    from firmware_profiles import DecodeError, PartialDecodeError, load_library
 
     home = load_home_for(cfg)
     router = Router(home, load_library())
@@ -158,6 +158,9 @@ async def _watch(cfg: GatewayConfig, duration: float | None, live: bool) -> Devi
                         readings = route.profile.decode(
                             msg.topic.value, payload_bytes(msg.payload), received_at=time.time()
                         )
+                    except PartialDecodeError as exc:
+                        print(f"partly decodes: {exc}", file=sys.stderr)
+                        readings = exc.readings
                     except DecodeError as exc:
                         print(f"does not decode: {exc}", file=sys.stderr)
                         continue

@@ -32,7 +32,7 @@ from edge.items import (
 from edge.outbox import Outbox, Record
 from edge.routing import Route, Router
 from edge.telemetry import TelemetryAggregator
-from firmware_profiles import DecodeError
+from firmware_profiles import DecodeError, PartialDecodeError
 from firmware_profiles.availability import availability_state
 from protocol import Reading, ReadingKind
 from protocol.topics import CLOCK_TOPIC
@@ -253,6 +253,12 @@ class Stages:
     def _decode_readings(self, msg: RawMessage, route: Route) -> list[Reading]:
         try:
             readings = route.profile.decode(msg.topic, msg.payload, received_at=msg.received_at)
+        except PartialDecodeError as exc:  # a bad battery value must not cost the SOS beside it
+            reason = f"profile {route.device.profile}: {type(exc).__name__}: {exc}"
+            self._quarantine(
+                Quarantined(msg.received_at, msg.topic, route.device.device_id, reason, msg.payload)
+            )
+            readings = exc.readings
         except Exception as exc:  # a decoder bug must not stop the pipeline either
             if not isinstance(exc, DecodeError):
                 log.exception("decoder failed profile=%s topic=%s", route.device.profile, msg.topic)

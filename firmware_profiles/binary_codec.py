@@ -107,7 +107,7 @@ class BinaryCodec(PayloadCodec):
                     out.append(reading)
         return out
 
-    def encode(self, values: Mapping[str, Any], ts: float) -> bytes:
+    def encode(self, values: Mapping[str, Any], ts: float, *, z2m: str | None = None) -> bytes:
         raw = list(self.defaults)
         written: dict[int, CompiledField] = {}
         for f in self.header_fields:

@@ -64,8 +64,8 @@ def _check_binary(spec: ProfileSpec) -> list[tuple[Loc, str]]:
             )
         if f.embed is not None:
             problems.append((("fields", i, "embed"), "embed applies to JSON payloads only"))
-        if f.required or f.integer:
-            problems.append((("fields", i), "required/integer apply to JSON payloads only"))
+        if f.required or f.integer or f.path_2x:
+            problems.append((("fields", i), "required/integer/path_2x apply to JSON payloads only"))
     if spec.timestamp is not None and spec.timestamp.path not in types:
         problems.append((("timestamp", "path"), f"{spec.timestamp.path!r} is not in the layout"))
     if spec.timestamp is not None and not spec.timestamp.required:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from firmware_profiles.converters import SKIP
@@ -58,8 +59,15 @@ class Clock:
         self.integer = integer or (ts is not None and ts.unit == "ms")
 
     def decode(self, raw: Any) -> float:
+        """Epoch seconds of a raw timestamp: a number in the declared unit, or ISO 8601 text.
+
+        ISO 8601 needs its UTC offset: Zigbee2MQTT's ``last_seen`` is ``...456Z``
+        (``ISO_8601``) or ``...456+08:00`` (``ISO_8601_local``); ``epoch`` is a number (ms).
+        """
+        if isinstance(raw, str):
+            return _iso_seconds(raw)
         if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise ConversionError(f"expected a number, got {raw!r}")
+            raise ConversionError(f"expected a number or ISO 8601 text, got {raw!r}")
         ts = raw / self.div + self.base
         if not math.isfinite(ts):
             raise ConversionError(f"{raw!r} is not a finite time")
@@ -68,6 +76,16 @@ class Clock:
     def encode(self, ts: float) -> int | float:
         raw = (ts - self.base) * self.div
         return round(raw) if self.integer else raw
+
+
+def _iso_seconds(text: str) -> float:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConversionError(f"{text[:40]!r} is neither a number nor ISO 8601") from None
+    if when.tzinfo is None:
+        raise ConversionError(f"ISO 8601 time {text[:40]!r} has no UTC offset (Z or +hh:mm)")
+    return when.timestamp()
 
 
 class PayloadCodec(ABC):
@@ -85,8 +103,11 @@ class PayloadCodec(ABC):
         """Readings carried by ``payload``; DecodeError naming what failed."""
 
     @abstractmethod
-    def encode(self, values: Mapping[str, Any], ts: float) -> bytes:
-        """The payload carrying ``values`` at event time ``ts``; EncodeError naming the field."""
+    def encode(self, values: Mapping[str, Any], ts: float, *, z2m: str | None = None) -> bytes:
+        """The payload carrying ``values`` at event time ``ts``; EncodeError naming the field.
+
+        ``z2m``: the Zigbee2MQTT major version whose field names to write (``1.x``, ``2.x``).
+        """
 
     @abstractmethod
     def score(self, payload: bytes) -> float | None:

@@ -43,6 +43,8 @@ class FieldContext:
     integer: bool = False
     lookup: Mapping[Any, Any] | None = None
     skip_unmatched: bool = False
+    ignore: frozenset[Any] = frozenset()
+    otherwise: Any = SKIP  # SKIP: none declared
     battery_curve: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
     big_endian: bool = False
 
@@ -108,20 +110,30 @@ def _lookup(ctx: FieldContext) -> tuple[DecodeFn, EncodeFn]:
     for raw, value in table.items():
         reverse.setdefault(value, raw)
     skip = ctx.skip_unmatched
+    ignore = ctx.ignore
+    otherwise = ctx.otherwise
 
     def decode(raw: Any) -> Any:
         try:
             return table[raw]
         except (KeyError, TypeError):
-            if skip:
+            pass
+        try:
+            if raw in ignore:
                 return SKIP
-            raise ConversionError(f"{raw!r} is not one of {list(table)}") from None
+        except TypeError:  # an unhashable raw value (a JSON object) is in no table
+            pass
+        if otherwise is not SKIP:
+            return otherwise
+        if skip:
+            return SKIP
+        raise ConversionError(f"{raw!r} is not one of {list(table)}")
 
     def encode(value: Any) -> Any:
         try:
             return reverse[value]
         except (KeyError, TypeError):
-            if skip:
+            if skip or otherwise is not SKIP:
                 return SKIP
             raise ConversionError(f"{value!r} is not one of {list(reverse)}") from None
 

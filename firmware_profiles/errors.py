@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from protocol.readings import Reading
 from protocol.yamlfile import FileError
 
 
@@ -24,6 +25,18 @@ class ProfileNotFound(KeyError):
 
 class DecodeError(ValueError):
     """A payload a profile cannot decode; the message names profile id, topic and field."""
+
+
+class PartialDecodeError(DecodeError):
+    """Some fields of a payload did not decode, the others did: ``readings`` keeps those.
+
+    A bad battery value or timestamp must not cost the SOS in the same message: the caller
+    keeps ``readings`` and records the message (quarantine) with this error's reason.
+    """
+
+    def __init__(self, message: str, readings: list[Reading]) -> None:
+        super().__init__(message)
+        self.readings = readings
 
 
 class EncodeError(ValueError):

@@ -77,7 +77,9 @@ def check_example(profile: DeviceProfile, example: Example) -> list[str]:
     device_id = profile.device_id_from_topic(example.topic)
     assert device_id is not None
     try:
-        topic, payload = profile.encode(device_id, expected_values(example), ts=example.ts)
+        topic, payload = profile.encode(
+            device_id, expected_values(example), ts=example.ts, z2m=example.z2m
+        )
         # A later arrival time: the event time must come back from the payload itself.
         again = profile.decode(topic, payload, received_at=example.received_at + 1000.0)
     except (EncodeError, DecodeError) as exc:

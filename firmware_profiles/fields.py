@@ -7,7 +7,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any, Final
 
-from firmware_profiles.converters import CONVERTERS, DecodeFn, EncodeFn, FieldContext
+from firmware_profiles.converters import CONVERTERS, SKIP, DecodeFn, EncodeFn, FieldContext
 from firmware_profiles.errors import ConversionError
 from firmware_profiles.schema import ProfileSpec
 from firmware_profiles.units import ValueClass
@@ -33,12 +33,14 @@ class CompiledField:
     kind: ReadingKind
     path: str
     keys: tuple[str, ...]
+    alt_keys: tuple[str, ...] | None  # Zigbee2MQTT 2.x's name of the same value
     index: int  # position in the binary header; -1 for JSON fields and the sample block
     bit: int | None
     embed: str | None
     absent: Any
     required: bool
     is_block: bool
+    known_raw: frozenset[Any] | None  # lookup keys and ignored values, when `otherwise` is set
     unit: str  # unit label of the reading when not the kind's canonical one (dBm), else ""
     decode: DecodeFn
     encode: EncodeFn
@@ -60,6 +62,8 @@ def compile_fields(spec: ProfileSpec) -> list[CompiledField]:
             integer=f.integer or ltype in _INTEGER_LAYOUT,
             lookup=f.lookup,
             skip_unmatched=f.unmatched == "skip",
+            ignore=frozenset(f.ignore),
+            otherwise=SKIP if f.otherwise is None else f.otherwise,
             battery_curve=curve,
             big_endian=spec.encoding.byte_order == "big",
         )
@@ -69,12 +73,16 @@ def compile_fields(spec: ProfileSpec) -> list[CompiledField]:
                 kind=f.kind,
                 path=f.path,
                 keys=split_path(f.path),
+                alt_keys=split_path(f.path_2x) if f.path_2x else None,
                 index=index,
                 bit=f.bit,
                 embed=f.embed,
                 absent=MISSING if f.absent is None else f.absent,
                 required=f.required,
                 is_block=f.value_class == ValueClass.BLOCK,
+                known_raw=(
+                    frozenset([*(f.lookup or {}), *f.ignore]) if f.otherwise is not None else None
+                ),
                 unit=f.unit if f.unit == "dBm" else "",
                 decode=decode,
                 encode=encode,

@@ -126,8 +126,12 @@ class DeviceProfile:
             )
         return self._codec.decode(device_id, topic, payload, received_at)
 
-    def encode(self, device_id: str, values: Mapping[str, Any], *, ts: float) -> tuple[str, bytes]:
+    def encode(
+        self, device_id: str, values: Mapping[str, Any], *, ts: float, z2m: str | None = None
+    ) -> tuple[str, bytes]:
         """Topic and payload carrying ``values`` (keyed by ReadingKind value) at time ``ts``.
+
+        ``z2m="2.x"`` writes the field names of Zigbee2MQTT 2.x where they differ from 1.x.
 
         Values may be numpy scalars; None or NaN means "not measured". ``accel`` is an (n, 3)
         array in g at ``sample_rate_hz``, its first sample at ``ts``. EncodeError names the
@@ -143,7 +147,7 @@ class DeviceProfile:
             topic = self._topic.topic_for(device_id)
         except ValueError as exc:
             raise EncodeError(f"{self.id}: {exc}") from None
-        return topic, self._codec.encode(values, ts)
+        return topic, self._codec.encode(values, ts, z2m=z2m)
 
     def battery_percent(self, volts: float) -> float:
         """Battery charge in percent for a cell voltage, from the profile's battery curve.

@@ -186,6 +186,12 @@ class FieldSpec(_Strict):
 
     kind: ReadingKind = Field(description="The reading kind it produces.")
     path: str = Field(min_length=1, description="JSON path (a.b.0) or binary layout name.")
+    path_2x: str | None = Field(
+        default=None,
+        min_length=1,
+        description="JSON: Zigbee2MQTT 2.x's name of this value where it differs from 1.x's "
+        "`path` (illuminance_lux became illuminance); decoding reads `path`, then this.",
+    )
     converter: str | None = Field(default=None, description="Named converter; default by kind.")
     unit: str | None = Field(
         default=None, description="Unit after scale/offset; default canonical."
@@ -197,6 +203,16 @@ class FieldSpec(_Strict):
     )
     unmatched: Literal["error", "skip"] = Field(
         default="error", description="A raw value not in the lookup: error, or no reading."
+    )
+    ignore: list[StrictBool | StrictInt | StrictStr] = Field(
+        default_factory=list,
+        description="Lookup: raw values that deliberately give no reading (a button's "
+        "'release'); with `otherwise`, they are the only values that do not take it.",
+    )
+    otherwise: JsonScalar | None = Field(
+        default=None,
+        description="Lookup: the value of a raw value neither in the table nor ignored (an SOS "
+        "button's unknown press type is a press); overrides `unmatched`.",
     )
     bit: int | None = Field(default=None, ge=0, le=63, description="Bit of a binary flags field.")
     embed: Embed | None = Field(default=None, description="Bytes carried as hex/base64 text.")
@@ -262,9 +278,16 @@ class FieldSpec(_Strict):
             raise ValueError(f"{where}: {exc}") from None
         if (conv.name == "lookup") != (self.lookup is not None):
             raise ValueError(f"{where}: a lookup table goes with the 'lookup' converter only")
+        if self.lookup is None and (self.ignore or self.otherwise is not None):
+            raise ValueError(f"{where}: ignore and otherwise go with a lookup table only")
         if self.lookup is not None:
             for value in self.lookup.values():
                 _check_lookup_value(self.kind, self.value_class, value, where)
+            if self.otherwise is not None:
+                _check_lookup_value(self.kind, self.value_class, self.otherwise, where)
+            both = sorted(str(v) for v in self.ignore if v in self.lookup)
+            if both:
+                raise ValueError(f"{where}: {both} both in the lookup table and ignored")
         if self.bit is not None and self.value_class != ValueClass.BOOL:
             raise ValueError(f"{where}: bit only applies to true/false kinds")
         if self.embed is not None and self.value_class != ValueClass.BLOCK:
@@ -296,6 +319,17 @@ class Example(_Strict):
     """A captured payload and the readings it must decode to."""
 
     note: str = ""
+    z2m: Literal["1.x", "2.x"] | None = Field(
+        default=None, description="Zigbee2MQTT major version whose payload shape this is."
+    )
+    esphome: str | None = Field(
+        default=None, description="ESPHome component that publishes it, e.g. seeed_mr60fda2."
+    )
+    matches: bool = Field(
+        default=True,
+        description="False: the payload alone does not tell this model (a button's check-in "
+        "has no action); pairing goes by the Zigbee2MQTT model instead.",
+    )
     topic: str
     received_at: float = Field(default=1_732_320_000.0, description="Arrival time, epoch s.")
     payload: str | None = Field(default=None, description="Payload text (JSON devices).")

@@ -21,7 +21,7 @@ resident: {first_name: Mei}
 devices:
   - {device_id: pir_bedroom, profile: aqara-rtcgq11lm, room: bedroom}
   - {device_id: pir_kitchen, profile: aqara-rtcgq11lm, room: kitchen}
-  - {device_id: sos_button, profile: aqara-wxkg11lm, room: bedroom, worn_by: resident}
+  - {device_id: sos_button, profile: tuya-ts0215a, room: bedroom, worn_by: resident}
 """
 
 

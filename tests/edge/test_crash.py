@@ -51,11 +51,11 @@ async def play(port: int, t0: float) -> None:
                 payload = z2m(occupancy=True, last_seen=int((ts + j * 0.01) * 1000))
                 await client.publish("zigbee2mqtt/pir_bedroom", payload, qos=1)
             await client.publish(
-                "zigbee2mqtt/sos_button", z2m(action="single", last_seen=int(ts * 1000)), qos=1
+                "zigbee2mqtt/sos_button", z2m(action="emergency", last_seen=int(ts * 1000)), qos=1
             )
             await client.publish(
                 "zigbee2mqtt/sos_button",
-                z2m(action="double", last_seen=int((ts + 0.5) * 1000)),
+                z2m(action="disarm", last_seen=int((ts + 0.5) * 1000)),
                 qos=1,
             )
             await asyncio.sleep(0.02)

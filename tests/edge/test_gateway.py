@@ -23,11 +23,11 @@ T0 = float(int(time.time()))  # event time near the wall clock the timers follow
 
 
 def sos_press(ts: float) -> tuple[str, bytes]:
-    return "zigbee2mqtt/sos_button", z2m(action="single", battery=97, last_seen=int(ts * 1000))
+    return "zigbee2mqtt/sos_button", z2m(action="emergency", battery=97, last_seen=int(ts * 1000))
 
 
 def sos_cancel(ts: float) -> tuple[str, bytes]:
-    return "zigbee2mqtt/sos_button", z2m(action="double", last_seen=int(ts * 1000))
+    return "zigbee2mqtt/sos_button", z2m(action="disarm", last_seen=int(ts * 1000))
 
 
 def motion(device: str, ts: float) -> tuple[str, bytes]:

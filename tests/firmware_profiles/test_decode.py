@@ -157,7 +157,7 @@ def test_encode_errors_name_profile_and_kind() -> None:
     with pytest.raises(EncodeError, match=r"aqara-wxkg11lm: cannot encode \['accel'\]"):
         prof.encode("b", {"accel": np.zeros((1, 3))}, ts=0.0)
     with pytest.raises(EncodeError, match="cancel and sos both write field 'action'"):
-        prof.encode("b", {"sos": True, "cancel": True}, ts=0.0)
+        LIB.get("tuya-ts0215a").encode("b", {"sos": True, "cancel": True}, ts=0.0)
     with pytest.raises(EncodeError, match=r"battery \(field 'battery'\): expected a finite number"):
         prof.encode("b", {"battery": "full"}, ts=0.0)
     with pytest.raises(EncodeError, match="device id 'a/b' cannot be one MQTT topic level"):

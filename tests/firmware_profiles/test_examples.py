@@ -26,6 +26,9 @@ def test_example_payload_is_matched_to_its_own_profile_first(
     prof: DeviceProfile, index: int, example: Example
 ) -> None:
     matches = LIB.match(example.topic, example.payload_bytes())
+    if not example.matches:
+        assert prof not in matches
+        return
     assert matches and matches[0].id == prof.id
 
 
