@@ -19,6 +19,7 @@ from typing import Any
 
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.exc import BleakError
 
 from edge.ble import polar_pmd as pmd
 from edge.ble.config import BLE_TOPIC_PREFIX, BLE_USER, BleBridgeConfig, BleDevice
@@ -41,6 +42,14 @@ ClientFactory = Callable[[str, Callable[[BleakClient], None]], BleakClient]
 
 class BridgeError(RuntimeError):
     """A band or its config cannot be served as asked; the message names the device."""
+
+
+class PmdRefused(BridgeError):
+    """The sensor answered a PMD command with an error status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,18 +213,27 @@ class DeviceLink:
             self._require(client, HEART_RATE_MEASUREMENT, "Heart Rate Measurement 0x2A37")
             await client.start_notify(HEART_RATE_MEASUREMENT, self._on_heart_rate)
         if self.plan.battery:
-            char = client.services.get_characteristic(BATTERY_LEVEL)
-            if char is None:
-                log.info("ble no battery level %s", self._who)
-            else:
-                self._on_battery(char, await client.read_gatt_char(char))
-                if "notify" in char.properties:
-                    await client.start_notify(char, self._on_battery)
-                else:
-                    poll = char
+            poll = await self._start_battery(client)
         if self.plan.accel_rate_hz is not None:
             await self._start_accel(client, self.plan.accel_rate_hz)
         return poll
+
+    async def _start_battery(self, client: BleakClient) -> BleakGATTCharacteristic | None:
+        """Read the battery and subscribe to it; the characteristic if it must be polled.
+        A band whose battery cannot be read still streams the rest."""
+        char = client.services.get_characteristic(BATTERY_LEVEL)
+        if char is None:
+            log.info("ble no battery level %s", self._who)
+            return None
+        try:
+            self._on_battery(char, await client.read_gatt_char(char))
+            if "notify" in char.properties:
+                await client.start_notify(char, self._on_battery)
+                return None
+        except BleakError as exc:
+            log.warning("ble battery level unreadable %s error=%s", self._who, exc)
+            return None
+        return char
 
     async def _poll_battery(self, client: BleakClient, char: BleakGATTCharacteristic) -> None:
         while not self._lost.is_set():
@@ -223,7 +241,10 @@ class DeviceLink:
                 async with asyncio.timeout(self.bt.battery_poll_s):
                     await self._lost.wait()
             except TimeoutError:
-                self._on_battery(char, await client.read_gatt_char(char))
+                try:
+                    self._on_battery(char, await client.read_gatt_char(char))
+                except BleakError as exc:
+                    log.warning("ble battery level unreadable %s error=%s", self._who, exc)
 
     def _require(self, client: BleakClient, uuid: str, what: str) -> None:
         if client.services.get_characteristic(uuid) is None:
@@ -263,7 +284,16 @@ class DeviceLink:
             )
         except ValueError as exc:
             raise BridgeError(f"{self._who}: accelerometer {exc}") from None
-        started = await self._command(client, answers, pmd.start_request(acc, chosen))
+        start = pmd.start_request(acc, chosen)
+        try:
+            started = await self._command(client, answers, start)
+        except PmdRefused as exc:
+            if exc.status != pmd.STATUS_ALREADY_IN_STATE:
+                raise
+            # Still streaming from an earlier connection, maybe with other settings: restart.
+            log.info("pmd acc already running %s: stopping it first", self._who)
+            await self._command(client, answers, pmd.stop_request(acc))
+            started = await self._command(client, answers, start)
         factor = pmd.parse_settings(started.params).get(pmd.Setting.FACTOR, [1.0])
         self._factor = factor[0]
         log.info(
@@ -288,7 +318,9 @@ class DeviceLink:
                 if resp.op != command[0]:
                     continue
                 if not resp.ok:
-                    raise BridgeError(f"{self._who}: PMD {op} refused: {resp.status_text}")
+                    raise PmdRefused(
+                        f"{self._who}: PMD {op} refused: {resp.status_text}", resp.status
+                    )
                 params += resp.params
                 if not resp.more:
                     return pmd.ControlResponse(resp.op, resp.measurement, 0, False, params)

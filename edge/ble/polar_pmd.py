@@ -37,6 +37,7 @@ PMD_DATA = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 POLAR_EPOCH_S = 946_684_800.0  # 2000-01-01T00:00:00Z in Unix seconds
 MEASUREMENT_ACC = 2
 RESPONSE_CODE = 0xF0
+STATUS_ALREADY_IN_STATE = 6
 FEATURES_CODE = 0x0F
 DEVICE_STOPPED = 0x01  # control point indication from the device: a stream was stopped
 

@@ -39,12 +39,16 @@ class Band:
         acc_settings: dict[int, list[int | float]] | None = None,
         factor: float | None = None,
         refuse_connects: int = 0,
+        acc_running: bool = False,
+        battery_readable: bool = True,
     ) -> None:
         self.battery = battery
         self.battery_notifies = battery_notifies
         self.acc_settings = acc_settings
         self.factor = factor
         self.refuse_connects = refuse_connects
+        self.acc_running = acc_running  # a stream left on by an earlier connection
+        self.battery_readable = battery_readable
         self.connects = 0
         self.commands: list[bytes] = []
         self.callbacks: dict[str, NotifyCallback] = {}
@@ -98,8 +102,13 @@ class Band:
             assert self.acc_settings is not None
             return f.response(1, kind, params=f.settings(self.acc_settings))
         if op == 2:
+            if self.acc_running:
+                return f.response(2, kind, status=6)  # already in state
+            self.acc_running = True
             params = f.settings({5: [self.factor]}) if self.factor is not None else b""
             return f.response(2, kind, params=params)
+        if op == 3:
+            self.acc_running = False
         return f.response(op, kind)
 
     def backend_class(self) -> type[BaseBleakClient]:
@@ -161,6 +170,8 @@ class _Backend(BaseBleakClient):
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kw: Any
     ) -> bytearray:
         if characteristic.uuid == BATTERY_LEVEL:
+            if not self.band.battery_readable:
+                raise BleakError("[org.bluez.Error.NotPermitted] Read not permitted")
             assert self.band.battery is not None
             return bytearray([self.band.battery])
         if characteristic.uuid == pmd.PMD_CONTROL:

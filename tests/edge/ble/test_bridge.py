@@ -204,3 +204,35 @@ async def test_lost_band_and_lost_broker_are_both_reconnected() -> None:
                 await wait_until(lambda: len(box.messages) >= 1, what="live message")
     assert bridge.publisher.published == 4 and bridge.publisher.dropped == 0
     assert link.stats.connects == 2
+
+
+async def test_a_stream_left_running_is_restarted_and_a_stop_from_the_sensor_reconnects(
+    mosquitto: MosquittoServer,
+) -> None:
+    band = Band(acc_settings={0: [25, 50, 100, 200], 1: [16], 2: [2, 4, 8]}, acc_running=True)
+    bridge = BleBridge(config(mosquitto, "polar-h10", "li-chest"), client_factory=band.factory())
+    link = bridge.links[0]
+    async with running(bridge):
+        await asyncio.wait_for(link.streaming.wait(), 10)
+        start = bytes([0x02, 0x02, 0x00, 0x01, 50, 0, 0x01, 0x01, 16, 0, 0x02, 0x01, 8, 0])
+        assert band.commands == [bytes([0x01, 0x02]), start, bytes([0x03, 0x02]), start]
+        band.acc_running = False
+        band.notify(pmd.PMD_CONTROL, bytes([0x01, 0x02]))  # the sensor stopped ACC itself
+        await wait_until(
+            lambda: band.connects == 2 and link.streaming.is_set(),
+            what="reconnected and streaming again",
+        )
+
+
+async def test_an_unreadable_battery_does_not_stop_the_heart_rate(
+    mosquitto: MosquittoServer,
+) -> None:
+    band = Band(battery_readable=False)
+    bridge = BleBridge(config(mosquitto, "ble-heart-rate"), client_factory=band.factory())
+    link = bridge.links[0]
+    async with inbox(mosquitto) as box, running(bridge):
+        await asyncio.wait_for(link.streaming.wait(), 10)
+        band.notify(HEART_RATE_MEASUREMENT, hrm(0x00, 64))
+        await wait_until(lambda: len(box.messages) == 1, what="the heart rate")
+    assert box.kinds("ble-heart-rate") == [ReadingKind.HEART_RATE]
+    assert band.connects == 1
