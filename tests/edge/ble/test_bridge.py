@@ -212,10 +212,16 @@ async def test_a_stream_left_running_is_restarted_and_a_stop_from_the_sensor_rec
     band = Band(acc_settings={0: [25, 50, 100, 200], 1: [16], 2: [2, 4, 8]}, acc_running=True)
     bridge = BleBridge(config(mosquitto, "polar-h10", "li-chest"), client_factory=band.factory())
     link = bridge.links[0]
-    async with running(bridge):
+    async with inbox(mosquitto) as box, running(bridge):
         await asyncio.wait_for(link.streaming.wait(), 10)
         start = bytes([0x02, 0x02, 0x00, 0x01, 50, 0, 0x01, 0x01, 16, 0, 0x02, 0x01, 8, 0])
         assert band.commands == [bytes([0x01, 0x02]), start, bytes([0x03, 0x02]), start]
+        h10 = [[-31, 12, 1003], [-29, 15, 998], [-40, 2, 1010]]  # uncompressed int16 mg
+        band.notify(pmd.PMD_DATA, f.raw_acc(h10, sensor_ns=599_616_023_171_427_290))
+        await wait_until(lambda: len(box.messages) == 2, what="battery and the frame")
+        [block] = [r for r in box.readings("polar-h10") if r.kind == ReadingKind.ACCEL]
+        assert block.rate_hz == 50 and block.samples is not None
+        np.testing.assert_allclose(block.samples, np.array(h10) / 1000)
         band.acc_running = False
         band.notify(pmd.PMD_CONTROL, bytes([0x01, 0x02]))  # the sensor stopped ACC itself
         await wait_until(
