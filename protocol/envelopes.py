@@ -2,7 +2,18 @@
 
 Every envelope carries ``schema_version`` and an idempotency id (``alarm_id``,
 ``update_id``, ``batch_id``): the cloud stores a redelivered envelope once and answers it
-the same way, so gateways deliver at-least-once and the effect is exactly-once.
+the same way, so gateways deliver at-least-once and the effect is exactly-once. Ids are
+scoped to the gateway that sent them: the cloud's key is (gateway, id).
+
+Versions (the cloud accepts both; a version 1 envelope is a version 2 one with the new
+fields at their defaults):
+
+1. the first contract.
+2. alarm ids are random (UUID4), chosen once by the gateway and kept across restarts;
+   ``Alarm.clock_suspect`` and ``Evidence.clock_suspect`` mark a device time the gateway
+   replaced by its receive time; the heartbeat says whether the gateway's clock is
+   synchronised (``clock``) and what the cloud refused for good (``outbox_failed``,
+   ``failed``).
 """
 
 from __future__ import annotations
@@ -14,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[2] = 2
 
 Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
@@ -58,6 +69,7 @@ class AlarmKind(StrEnum):
     OFF_WRIST = "off_wrist"
     GATEWAY_OFFLINE = "gateway_offline"
     ZIGBEE_OFFLINE = "zigbee_offline"  # the home's Zigbee2MQTT bridge is offline
+    DELIVERY_FAILED = "delivery_failed"  # raised by the cloud: a gateway holds refused alarms
     TEST = "test"
 
 
@@ -79,6 +91,7 @@ DEFAULT_SEVERITY: dict[AlarmKind, Severity] = {
     AlarmKind.OFF_WRIST: Severity.WARNING,
     AlarmKind.GATEWAY_OFFLINE: Severity.WARNING,
     AlarmKind.ZIGBEE_OFFLINE: Severity.WARNING,
+    AlarmKind.DELIVERY_FAILED: Severity.HIGH,
     AlarmKind.TEST: Severity.INFO,
 }
 
@@ -101,8 +114,8 @@ def new_id() -> str:
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    schema_version: Literal[1] = Field(
-        default=1, description="Version of this contract; bumped on breaking change."
+    schema_version: Literal[1, 2] = Field(
+        default=SCHEMA_VERSION, description="Version of this contract (see the module)."
     )
 
 
@@ -118,12 +131,18 @@ class Evidence(BaseModel):
     summary: dict[str, float] = Field(
         default_factory=dict, description="Block summary, e.g. peak_g, stillness_s."
     )
+    clock_suspect: bool = Field(
+        default=False,
+        description="The device's time was implausible; ts is the gateway's receive time.",
+    )
 
 
 class Alarm(_Envelope):
     """An alarm raised on a gateway."""
 
-    alarm_id: Identifier = Field(description="Stable id; the idempotency key end to end.")
+    alarm_id: Identifier = Field(
+        description="Random id chosen once by the gateway; with gateway_id, the idempotency key."
+    )
     gateway_id: Identifier
     home_id: Identifier
     device_id: Identifier | None = Field(default=None, description="Device at the origin, if any.")
@@ -135,6 +154,11 @@ class Alarm(_Envelope):
     room: str | None = Field(default=None, max_length=64)
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
     details: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    clock_suspect: bool = Field(
+        default=False,
+        description="raised_at comes from a clock not to be trusted (a device's time replaced"
+        " by the receive time, or the gateway's own clock unsynchronised).",
+    )
 
 
 class AlarmAction(StrEnum):
@@ -182,6 +206,32 @@ class TelemetryBatch(_Envelope):
     points: list[TelemetryPoint] = Field(max_length=5000)
 
 
+class ClockState(BaseModel):
+    """Whether the gateway's own clock can be trusted (a Raspberry Pi has no RTC)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    synchronized: bool | None = Field(
+        description="NTP-synchronised (or agreeing with the cloud); None: nobody could say."
+    )
+    source: str = Field(max_length=32, description="timedatectl, chrony, cloud or none.")
+    offset_s: float | None = Field(
+        default=None, description="The cloud's Date header minus the gateway's clock, s."
+    )
+
+
+class FailedDelivery(BaseModel):
+    """An envelope the cloud refused for a reason the gateway could not mend; kept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Identifier
+    table: Literal["alarms", "updates", "telemetry"]
+    kind: str | None = Field(default=None, max_length=32)
+    severity: Severity | None = None
+    error: str = Field(max_length=500)
+
+
 class GatewayHeartbeat(_Envelope):
     """A gateway's periodic health report."""
 
@@ -198,6 +248,11 @@ class GatewayHeartbeat(_Envelope):
     cpu_temp_c: float | None = None
     devices_online: int | None = None
     devices_total: int | None = None
+    clock: ClockState | None = None
+    outbox_failed: int = Field(default=0, ge=0, description="Envelopes refused for good, kept.")
+    failed: list[FailedDelivery] = Field(
+        default_factory=list, max_length=20, description="The latest of them."
+    )
 
 
 class IngestRejection(BaseModel):

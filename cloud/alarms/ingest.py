@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -20,8 +20,8 @@ from protocol import AlarmAction, AlarmUpdate, IngestAck, IngestRejection
 
 log = logging.getLogger(__name__)
 
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(minutes=5)  # a device time later than the cloud's by more: suspect
+PAST_LIMIT = timedelta(days=30)  # longer than any outbox holds an alarm: suspect
 MAX_EVIDENCE = 200
 
 M = TypeVar("M", bound=BaseModel)
@@ -53,8 +53,23 @@ def parse_items(raws: list[Any], model: type[M], key: str, ack: IngestAck) -> li
     return good
 
 
-def _in_range(ts: datetime) -> bool:
-    return EARLIEST <= ts < LATEST
+def clock_suspect(ts: datetime, received_at: datetime) -> bool:
+    """A device time too far from the cloud's own to count ages from."""
+    return not received_at - PAST_LIMIT <= ts <= received_at + FUTURE_SLACK
+
+
+def alarm_suspect(a: AlarmIn, received_at: datetime) -> bool:
+    """The gateway marked the alarm's time suspect, or the cloud finds it so."""
+    return (
+        a.clock_suspect
+        or any(e.clock_suspect for e in a.evidence)
+        or clock_suspect(a.raised_at, received_at)
+    )
+
+
+def trusted_time(ts: datetime, received_at: datetime, *, suspect: bool = False) -> datetime:
+    """``ts``, or the cloud's receive time when ``ts`` is not to be trusted."""
+    return received_at if suspect or clock_suspect(ts, received_at) else ts
 
 
 async def store_alarms(
@@ -81,10 +96,6 @@ async def store_alarms(
                     error=f"home_id: {alarm.home_id!r} is not this gateway's household",
                 )
             )
-        elif not _in_range(alarm.raised_at):
-            ack.rejected.append(
-                IngestRejection(id=alarm.alarm_id, error="raised_at: outside 2000-2100")
-            )
         elif alarm.alarm_id in fresh:
             ack.duplicates.append(alarm.alarm_id)
         else:
@@ -93,7 +104,9 @@ async def store_alarms(
         return ack, []
     now = utcnow()
     rows = [_alarm_row(a, now, gw.household_id) for a in fresh.values()]
-    stmt = insert_ignoring_conflicts(session, Alarm, "alarm_id").returning(Alarm.id, Alarm.alarm_id)
+    stmt = insert_ignoring_conflicts(session, Alarm, "gateway_id", "alarm_id").returning(
+        Alarm.id, Alarm.alarm_id
+    )
     inserted = {aid: pk for pk, aid in (await session.execute(stmt, rows)).all()} if rows else {}
     if inserted:
         events = [
@@ -109,22 +122,7 @@ async def store_alarms(
             for aid, pk in inserted.items()
         ]
         await session.execute(insert(AlarmEvent), events)
-    others = [aid for aid in fresh if aid not in inserted]
-    if others:
-        owners = dict(
-            (
-                await session.execute(
-                    select(Alarm.alarm_id, Alarm.gateway_id).where(Alarm.alarm_id.in_(others))
-                )
-            ).all()
-        )
-        for aid in others:
-            if owners.get(aid, gw.gateway_id) == gw.gateway_id:
-                ack.duplicates.append(aid)
-            else:
-                ack.rejected.append(
-                    IngestRejection(id=aid, error="alarm_id: already used by another gateway")
-                )
+    ack.duplicates.extend(aid for aid in fresh if aid not in inserted)  # this gateway's own
     await session.commit()
     ack.accepted.extend(aid for aid in fresh if aid in inserted)
     return ack, [fresh[aid] for aid in fresh if aid in inserted]
@@ -150,6 +148,7 @@ def _alarm_row(a: AlarmIn, now: datetime, household_id: str | None) -> dict[str,
         "evidence": [e.model_dump(mode="json") for e in a.evidence],
         "details": dict(a.details),
         "dispatch_state": "new",
+        "clock_suspect": alarm_suspect(a, now),
     }
 
 
@@ -165,8 +164,6 @@ async def store_updates(
             ack.rejected.append(
                 IngestRejection(id=upd.update_id, error="gateway_id: does not match the credential")
             )
-        elif not _in_range(upd.ts):
-            ack.rejected.append(IngestRejection(id=upd.update_id, error="ts: outside 2000-2100"))
         elif upd.update_id in seen:
             ack.duplicates.append(upd.update_id)
         else:
@@ -194,7 +191,9 @@ async def store_updates(
                 IngestRejection(id=upd.update_id, error="alarm_id: no such alarm from this gateway")
             )
             continue
-        stmt = insert_ignoring_conflicts(session, AlarmEvent, "update_id").returning(AlarmEvent.id)
+        stmt = insert_ignoring_conflicts(session, AlarmEvent, "alarm_pk", "update_id").returning(
+            AlarmEvent.id
+        )
         new = await session.scalar(
             stmt,
             {
@@ -228,4 +227,4 @@ def _apply(alarm: Alarm, upd: AlarmUpdate, now: datetime) -> None:
             alarm.severity = str(upd.severity)
     elif alarm.status == OPEN:
         alarm.status = CLEARED if upd.action is AlarmAction.CLEAR else CANCELLED
-        alarm.closed_at = upd.ts
+        alarm.closed_at = trusted_time(upd.ts, now)

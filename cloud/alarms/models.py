@@ -1,11 +1,21 @@
-"""Alarms (unique by ``alarm_id``) and their lifecycle events."""
+"""Alarms (unique by gateway and ``alarm_id``) and their lifecycle events."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.db import Base, UTCDateTime, utcnow
@@ -16,17 +26,21 @@ OPEN, CLEARED, CANCELLED, RESOLVED = "open", "cleared", "cancelled", "resolved"
 class Alarm(Base):
     """An alarm from a gateway (``source='gateway'``) or raised by the cloud (``'cloud'``).
 
-    ``dispatch_state`` belongs to dispatch: new -> queued -> done, or ignored.
+    ``dispatch_state`` belongs to dispatch: new -> queued -> done, or ignored. An
+    ``alarm_id`` is unique per gateway only: one gateway's ids never block another's.
+    ``clock_suspect``: ``raised_at`` is the device's time and not to be trusted; the
+    alarm's age counts from ``received_at`` (the cloud's own clock) instead.
     """
 
     __tablename__ = "alarms"
     __table_args__ = (
         Index("ix_alarms_dispatch", "dispatch_state", "received_at"),
         Index("ix_alarms_gateway_kind_status", "gateway_id", "kind", "status"),
+        UniqueConstraint("gateway_id", "alarm_id", name="uq_alarms_gateway_alarm"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    alarm_id: Mapped[str] = mapped_column(String(128), unique=True)
+    alarm_id: Mapped[str] = mapped_column(String(128), index=True)
     gateway_id: Mapped[str] = mapped_column(ForeignKey("gateways.id", ondelete="CASCADE"))
     home_id: Mapped[str] = mapped_column(String(128), index=True)
     household_id: Mapped[str | None] = mapped_column(
@@ -47,16 +61,27 @@ class Alarm(Base):
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dispatch_state: Mapped[str] = mapped_column(String(16), default="new")
+    clock_suspect: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    @property
+    def started_at(self) -> datetime:
+        """When the alarm began as far as anyone can tell: the device's time, or the
+        cloud's receive time when the device's clock is suspect."""
+        return self.received_at if self.clock_suspect else self.raised_at
 
 
 class AlarmEvent(Base):
-    """One step of an alarm's life: raised, update, clear, cancel (``update_id`` is unique)."""
+    """One step of an alarm's life: raised, update, clear, cancel (``update_id`` is unique
+    per alarm)."""
 
     __tablename__ = "alarm_events"
+    __table_args__ = (
+        UniqueConstraint("alarm_pk", "update_id", name="uq_alarm_events_alarm_update"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alarm_pk: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
-    update_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    update_id: Mapped[str | None] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(16))
     ts: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 from sqlalchemy import select
 
 from cloud.alarms.models import Alarm, AlarmEvent
@@ -48,8 +48,10 @@ class AlarmPublic(Public):
     detector: str
     message: str
     room: str | None
-    raised_at: datetime
-    received_at: datetime
+    raised_at: datetime = Field(description="The device's time of the condition.")
+    received_at: datetime = Field(description="When the cloud received it (its own clock).")
+    clock_suspect: bool = Field(description="raised_at is not to be trusted; see started_at.")
+    started_at: datetime = Field(description="raised_at, or received_at when clock_suspect.")
     updated_at: datetime
     closed_at: datetime | None
     evidence: list[dict[str, Any]]
@@ -90,11 +92,23 @@ async def list_alarms(
 
 
 @router.get("/{alarm_id}", response_model=AlarmDetail)
-async def get_alarm(alarm_id: str, _: Reader, session: SessionDep) -> dict[str, Any]:
-    """One alarm by its ``alarm_id``, with its events in order."""
-    alarm = await session.scalar(select(Alarm).where(Alarm.alarm_id == alarm_id))
-    if alarm is None:
+async def get_alarm(
+    alarm_id: str, _: Reader, session: SessionDep, gateway_id: str | None = None
+) -> dict[str, Any]:
+    """One alarm by its ``alarm_id`` (and ``gateway_id``: ids are unique per gateway only),
+    with its events in order; 409 when the id alone names alarms of several gateways."""
+    stmt = select(Alarm).where(Alarm.alarm_id == alarm_id).order_by(Alarm.id).limit(2)
+    if gateway_id is not None:
+        stmt = stmt.where(Alarm.gateway_id == gateway_id)
+    found = list(await session.scalars(stmt))
+    if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"alarm_id: no such alarm {alarm_id!r}")
+    if len(found) > 1:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"alarm_id: {alarm_id!r} names alarms of several gateways; add ?gateway_id=",
+        )
+    alarm = found[0]
     events = (
         await session.scalars(
             select(AlarmEvent).where(AlarmEvent.alarm_pk == alarm.id).order_by(AlarmEvent.id)

@@ -42,7 +42,15 @@ async def _open_alarm_rows(session: AsyncSession) -> list[Any]:
     """Open alarms with a known home, most urgent first."""
     rows = list(
         await session.execute(
-            select(Alarm.alarm_id, Alarm.kind, Alarm.severity, Alarm.raised_at, Alarm.household_id)
+            select(
+                Alarm.alarm_id,
+                Alarm.kind,
+                Alarm.severity,
+                Alarm.raised_at,
+                Alarm.received_at,
+                Alarm.clock_suspect,
+                Alarm.household_id,
+            )
             .where(Alarm.status == OPEN, Alarm.household_id.is_not(None))
             .order_by(Alarm.raised_at)
             .limit(LIMIT)
@@ -117,7 +125,7 @@ async def map_data(session: AsyncSession, targets: Targets, district: str | None
                 id=r.alarm_id,
                 kind=r.kind,
                 severity=r.severity,
-                age_s=(now - r.raised_at).total_seconds(),
+                age_s=(now - (r.received_at if r.clock_suspect else r.raised_at)).total_seconds(),
                 target_s=targets.for_severity(r.severity),
                 household_id=r.household_id,
                 household_name=(homes[r.household_id].name if r.household_id in homes else "")
@@ -167,6 +175,7 @@ async def candidates(
             .outerjoin(TaskAlarm, TaskAlarm.alarm_pk == Alarm.id)
             .outerjoin(Task, Task.id == TaskAlarm.task_id)
             .where(Alarm.alarm_id == alarm_id)
+            .order_by(Alarm.id)  # ids are unique per gateway: the first one raised
         )
     ).first()
     if row is None:

@@ -92,7 +92,7 @@ async def open_alarms(
                 severity=alarm.severity,
                 status=alarm.status,
                 detector=alarm.detector,
-                started_at=alarm.raised_at,
+                started_at=alarm.started_at,
                 stopped_at=task.arrived_at if task else None,
                 target_s=target,
                 household_id=alarm.household_id,

@@ -123,7 +123,7 @@ async def _history(session: AsyncSession, home_id: str) -> list[AlarmOut]:
             kind=a.kind,
             severity=a.severity,
             status=a.status,
-            raised_at=a.raised_at,
+            raised_at=a.started_at,
             task_number=number,
             outcome=outcome,
         )

@@ -47,10 +47,15 @@ def _alarm_steps(viewer: Viewer, alarm: Alarm, events: list[AlarmEvent]) -> list
     where = f"{alarm.detector}" + (f" in {alarm.room}" if alarm.room else "")
     steps = [
         TimelineEntry(
-            at=alarm.raised_at,
+            at=alarm.started_at,
             label=f"Alarm raised: {_words(alarm.kind)} ({alarm.severity})",
             actor=alarm.gateway_id,
-            note=viewer.text(where),
+            note=viewer.text(where)
+            + (
+                f" (device clock suspect: {alarm.raised_at.isoformat()})"
+                if alarm.clock_suspect
+                else ""
+            ),
         ),
         TimelineEntry(
             at=alarm.received_at, label="Alarm received by the cloud", actor="cloud", note=""

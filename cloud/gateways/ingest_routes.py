@@ -13,13 +13,20 @@ from __future__ import annotations
 import json
 import logging
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import ValidationError
 from starlette.datastructures import State
 
-from cloud.alarms.ingest import EARLIEST, LATEST, parse_items, store_alarms, store_updates
+from cloud.alarms.ingest import (
+    alarm_suspect,
+    parse_items,
+    store_alarms,
+    store_updates,
+    trusted_time,
+)
 from cloud.db import SessionDep, utcnow
 from cloud.errors import field_name
 from cloud.gateways.auth import CurrentGateway, GatewayAuth, GatewayIdentity
@@ -36,6 +43,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["gateway"])
 
 MAX_ITEMS = 1000
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # telemetry minutes outside are refused
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_INT = 2**53
 _ACK: dict[int | str, dict[str, Any]] = {
     200: {"model": IngestAck, "description": "What was stored, seen before, or refused."}
@@ -125,6 +134,7 @@ async def post_alarms(request: Request, gw: CurrentGateway, session: SessionDep)
     ack, stored = await store_alarms(session, gw, raws)
     if stored:
         request.app.state.alarm_wakeup.set()
+        now = utcnow()
         lines = [
             alarm_event_line(
                 alarm_id=a.alarm_id,
@@ -133,7 +143,7 @@ async def post_alarms(request: Request, gw: CurrentGateway, session: SessionDep)
                 kind=str(a.kind),
                 severity=str(a.severity),
                 action="raised",
-                ts=a.raised_at,
+                ts=trusted_time(a.raised_at, now, suspect=alarm_suspect(a, now)),
             )
             for a in stored
         ]
@@ -149,6 +159,7 @@ async def post_alarm_updates(request: Request, gw: CurrentGateway, session: Sess
     ack, applied = await store_updates(session, gw, raws)
     if applied:
         request.app.state.alarm_wakeup.set()
+        now = utcnow()
         lines = [
             alarm_event_line(
                 alarm_id=alarm.alarm_id,
@@ -157,7 +168,7 @@ async def post_alarm_updates(request: Request, gw: CurrentGateway, session: Sess
                 kind=alarm.kind,
                 severity=alarm.severity,
                 action=str(upd.action),
-                ts=upd.ts,
+                ts=trusted_time(upd.ts, now),
             )
             for upd, alarm in applied
         ]

@@ -107,7 +107,6 @@ async def test_one_bad_alarm_does_not_block_the_rest(
             alarm("bad-kind", kind="explosion"),
             alarm("other-gw", gateway_id="gw-2"),
             alarm("nul", message="a\x00b"),
-            alarm("old", raised_at="1900-01-01T00:00:00+00:00"),
             "not an object",
         ]
     }
@@ -119,8 +118,7 @@ async def test_one_bad_alarm_does_not_block_the_rest(
     assert errors["bad-kind"].startswith("kind:")
     assert errors["other-gw"].startswith("gateway_id:")
     assert errors["nul"].startswith("message:")
-    assert errors["old"].startswith("raised_at:")
-    assert "#5" in errors
+    assert "#4" in errors
     assert await count_alarms(app) == 1
 
 
