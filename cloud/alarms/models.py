@@ -5,17 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    false,
-)
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sql_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.db import Base, UTCDateTime, utcnow
@@ -61,7 +52,7 @@ class Alarm(Base):
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dispatch_state: Mapped[str] = mapped_column(String(16), default="new")
-    clock_suspect: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    clock_suspect: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_false())
 
     @property
     def started_at(self) -> datetime:

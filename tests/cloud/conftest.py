@@ -11,6 +11,7 @@ import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,16 @@ async def login_as(app: FastAPI, client: httpx.AsyncClient, role: Role) -> dict[
     )
     assert resp.status_code == 200, resp.text
     return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+def sos_alarm(alarm_id: str, gateway_id: str, home_id: str, raised_at: datetime) -> dict[str, Any]:
+    """An SOS alarm as a gateway posts it."""
+    return {
+        "alarm_id": alarm_id,
+        "gateway_id": gateway_id,
+        "home_id": home_id,
+        "kind": "sos",
+        "severity": "critical",
+        "raised_at": raised_at.isoformat(),
+        "detector": "sos",
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -14,23 +13,11 @@ from cloud.alarms.models import Alarm, AlarmEvent
 from cloud.auth.deps import Role
 from cloud.db import utcnow
 from protocol.api import ALARM_UPDATES_PATH, ALARMS_PATH
-from tests.cloud.conftest import login_as, new_gateway
+from tests.cloud.conftest import login_as, new_gateway, sos_alarm
 
 pytestmark = pytest.mark.services
 
 EPOCH = datetime(1970, 1, 1, 0, 0, 12, tzinfo=UTC)
-
-
-def sos(alarm_id: str, gateway_id: str, home_id: str, raised_at: datetime) -> dict[str, Any]:
-    return {
-        "alarm_id": alarm_id,
-        "gateway_id": gateway_id,
-        "home_id": home_id,
-        "kind": "sos",
-        "severity": "critical",
-        "raised_at": raised_at.isoformat(),
-        "detector": "sos",
-    }
 
 
 async def rows(app: FastAPI) -> list[Alarm]:
@@ -45,15 +32,15 @@ async def test_another_gateways_id_never_blocks_an_alarm(
     b = {"Authorization": f"Bearer {await new_gateway(app, 'gw-b', 'home-b')}"}
     now = utcnow()
     taken = await client.post(
-        ALARMS_PATH, json={"alarms": [sos("shared", "gw-b", "home-b", now)]}, headers=b
+        ALARMS_PATH, json={"alarms": [sos_alarm("shared", "gw-b", "home-b", now)]}, headers=b
     )
     assert taken.json()["accepted"] == ["shared"]
     genuine = await client.post(
-        ALARMS_PATH, json={"alarms": [sos("shared", "gw-a", "home-a", now)]}, headers=a
+        ALARMS_PATH, json={"alarms": [sos_alarm("shared", "gw-a", "home-a", now)]}, headers=a
     )
     assert genuine.json() == {"accepted": ["shared"], "duplicates": [], "rejected": []}
     again = await client.post(
-        ALARMS_PATH, json={"alarms": [sos("shared", "gw-a", "home-a", now)]}, headers=a
+        ALARMS_PATH, json={"alarms": [sos_alarm("shared", "gw-a", "home-a", now)]}, headers=a
     )
     assert again.json()["duplicates"] == ["shared"]
     assert [(r.gateway_id, r.household_id) for r in await rows(app)] == [
@@ -80,7 +67,9 @@ async def test_an_sos_stamped_1970_is_taken_and_aged_from_its_receive_time(
     auth = {"Authorization": f"Bearer {await new_gateway(app)}"}
     before = utcnow()
     ack = await client.post(
-        ALARMS_PATH, json={"alarms": [sos("old-clock", "gw-1", "home-1", EPOCH)]}, headers=auth
+        ALARMS_PATH,
+        json={"alarms": [sos_alarm("old-clock", "gw-1", "home-1", EPOCH)]},
+        headers=auth,
     )
     assert ack.json()["accepted"] == ["old-clock"]
     later = {
@@ -103,7 +92,7 @@ async def test_an_sos_stamped_1970_is_taken_and_aged_from_its_receive_time(
     admin = await login_as(app, client, Role.ADMIN)
     shown = (await client.get("/api/v1/alarms/old-clock", headers=admin)).json()
     assert shown["clock_suspect"] and shown["started_at"] != shown["raised_at"]
-    marked = sos("marked", "gw-1", "home-1", utcnow())
+    marked = sos_alarm("marked", "gw-1", "home-1", utcnow())
     marked["evidence"] = [
         {"device_id": "band-1", "kind": "sos", "ts": utcnow().isoformat(), "clock_suspect": True}
     ]

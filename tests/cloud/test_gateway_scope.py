@@ -12,23 +12,11 @@ from sqlalchemy import select
 
 from cloud.alarms.models import Alarm
 from protocol.api import ALARM_UPDATES_PATH, ALARMS_PATH, HEARTBEAT_PATH, TELEMETRY_PATH
-from tests.cloud.conftest import add_household, new_gateway
+from tests.cloud.conftest import add_household, new_gateway, sos_alarm
 
 pytestmark = pytest.mark.services
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-
-
-def sos(alarm_id: str, gateway_id: str, home_id: str) -> dict[str, Any]:
-    return {
-        "alarm_id": alarm_id,
-        "gateway_id": gateway_id,
-        "home_id": home_id,
-        "kind": "sos",
-        "severity": "critical",
-        "raised_at": NOW.isoformat(),
-        "detector": "sos",
-    }
 
 
 def heartbeat(gateway_id: str, home_id: str) -> dict[str, Any]:
@@ -59,7 +47,7 @@ async def test_gateway_without_household_sends_heartbeats_only(
     await add_household(app, "home-2")
     auth = {"Authorization": f"Bearer {await new_gateway(app, 'gw-x', None)}"}
     resp = await client.post(
-        ALARMS_PATH, json={"alarms": [sos("x-1", "gw-x", "home-2")]}, headers=auth
+        ALARMS_PATH, json={"alarms": [sos_alarm("x-1", "gw-x", "home-2", NOW)]}, headers=auth
     )
     assert resp.status_code == 403, resp.text
     assert "no household" in resp.json()["detail"]
@@ -81,7 +69,12 @@ async def test_alarm_for_another_home_is_refused_per_item(
 ) -> None:
     await add_household(app, "home-2")
     auth = {"Authorization": f"Bearer {await new_gateway(app)}"}
-    body = {"alarms": [sos("mine", "gw-1", "home-1"), sos("theirs", "gw-1", "home-2")]}
+    body = {
+        "alarms": [
+            sos_alarm("mine", "gw-1", "home-1", NOW),
+            sos_alarm("theirs", "gw-1", "home-2", NOW),
+        ]
+    }
     ack = (await client.post(ALARMS_PATH, json=body, headers=auth)).json()
     assert ack["accepted"] == ["mine"]
     assert [r["id"] for r in ack["rejected"]] == ["theirs"]
