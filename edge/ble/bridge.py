@@ -177,10 +177,11 @@ class DeviceLink:
             delay = min(self.bt.reconnect_max_s, delay * 2)
 
     async def _session(self) -> None:
-        self._lost = asyncio.Event()
+        # One event per connection: a late callback of an old client cannot end a new one.
+        lost = self._lost = asyncio.Event()
         self._clock = SensorClock()
         self._was_streaming = False
-        client = self.factory(self.plan.device.address, lambda _c: self._lost.set())
+        client = self.factory(self.plan.device.address, lambda _c: lost.set())
         async with asyncio.timeout(self.bt.connect_timeout_s):
             await client.connect()
         try:
