@@ -128,11 +128,13 @@ class Gateway:
             filters,
             self.queues.raw,
             identifier=config.broker.client_id or f"carewatch-gw-{self.home.gateway_id}",
+            on_fatal=self._fatal,
         )
         self.credential = credential(config)
         self.uplink: Uplink | None = None
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
+        self.fatal: Exception | None = None
         self._started = time.monotonic()
         self._mode_mtime: float | None = None
 
@@ -141,6 +143,11 @@ class Gateway:
     def stop(self) -> None:
         """Ask ``run()`` to finish: stop ingest, drain the queues, save state, close."""
         self._stop.set()
+
+    def _fatal(self, exc: Exception) -> None:
+        """Stop as ``stop()`` does, then make ``run()`` raise ``exc``."""
+        self.fatal = exc
+        self.stop()
 
     async def run(self) -> None:
         """Run every stage until ``stop()``; a crashed stage stops the gateway with its error."""
@@ -163,7 +170,8 @@ class Gateway:
                 self.ingest.paused = True
                 if await self._drain():
                     self.ingest.acknowledge_all()
-                ingest.cancel()
+                if await self.ingest.close(ingest):
+                    await self._drain()
                 for task in core:
                     task.cancel()
         finally:
@@ -173,6 +181,8 @@ class Gateway:
             if client is not None:
                 await client.aclose()
             log.info("gateway stopped home=%s", self.home.home_id)
+        if self.fatal is not None:
+            raise self.fatal
 
     def _spawn(
         self, tg: asyncio.TaskGroup, client: httpx.AsyncClient | None

@@ -3,8 +3,8 @@
 Devices that speak MQTT themselves get a login named after their device id that may only
 publish on their own topic. Zigbee devices reach the broker through Zigbee2MQTT, which gets
 one login for ``zigbee2mqtt/#``. BLE bands reach it through ``carewatch-ble``, whose one login
-may publish on the paired bands' topics only. The gateway's login may only read the paired devices'
-topics and the simulator clock.
+may publish on the paired bands' topics only. The gateway's login may only read the paired
+devices' topics and the simulator clock, and announce itself on its instance topic.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from edge.ble.config import BLE_TOPIC_PREFIX, BLE_USER
 from firmware_profiles import ProfileLibrary
 from protocol import HomeManifest
-from protocol.topics import CLOCK_TOPIC
+from protocol.topics import CLOCK_TOPIC, GATEWAY_INSTANCE_TOPIC
 
 GATEWAY_USER = "carewatch-gateway"
 ZIGBEE_BRIDGE_USER = "zigbee2mqtt"
@@ -51,7 +51,9 @@ def broker_auth(home: HomeManifest, library: ProfileLibrary) -> BrokerAuth:
         users.append(dev.device_id)
         device_rules += [f"user {dev.device_id}", f"topic write {topic}", ""]
     lines = [f"# carewatch broker ACL for home {home.home_id} (generated)", ""]
-    lines += [f"user {GATEWAY_USER}", *(f"topic read {t}" for t in sorted(gateway_reads)), ""]
+    lines += [f"user {GATEWAY_USER}", *(f"topic read {t}" for t in sorted(gateway_reads))]
+    # Its own instance announcement (edge.sessionguard: a second gateway on its client id).
+    lines += [f"topic readwrite {GATEWAY_INSTANCE_TOPIC.format(client_id='+')}", ""]
     if bridged:
         users.append(ZIGBEE_BRIDGE_USER)
         lines += [f"user {ZIGBEE_BRIDGE_USER}", f"topic readwrite {ZIGBEE_PREFIX}#", ""]

@@ -20,6 +20,7 @@ from edge.configfile import ConfigError, load_config
 from edge.modefile import MODE_FILE, read_mode, write_mode
 from edge.outbox import DB_NAME, Outbox
 from edge.routing import UnknownProfileError
+from edge.sessionguard import DuplicateClientError
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ProfileError) as exc:
         print(f"carewatch-gateway {args.command}: bad file:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
+    except DuplicateClientError as exc:
+        print(f"carewatch-gateway {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     except (UsageError, UnknownProfileError) as exc:
         print(f"carewatch-gateway {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -14,6 +14,7 @@ from typing import Any
 import aiomqtt
 import yaml
 
+from edge.brokerauth import GATEWAY_USER
 from edge.cli import EXIT_FAIL, EXIT_OK, UsageError, resolve_config
 from edge.config import GatewayConfig
 from edge.configfile import credential, load_config, load_home_for
@@ -36,13 +37,32 @@ def _line(ok: bool, what: str, detail: str) -> bool:
 # -- check -------------------------------------------------------------------------------
 
 
+LOGIN_REFUSED = frozenset({4, 5, 134, 135})  # CONNACK: bad user name or password, not authorized
+
+
+def login_refused(cfg: GatewayConfig, exc: aiomqtt.MqttError) -> str | None:
+    """What to tell the installer when the broker refused the gateway's login, else None."""
+    rc = getattr(exc, "rc", None)
+    if getattr(rc, "value", rc) not in LOGIN_REFUSED:
+        return None
+    user = cfg.broker.username
+    who = f"user {user!r}" if user else "a client without a user name (broker.username unset)"
+    return (
+        f"{cfg.broker.url} refused the login of {who}: {exc}. `carewatch-gateway broker-auth` "
+        f"creates the user {GATEWAY_USER!r}: set broker.username = {GATEWAY_USER!r} and "
+        "broker.password to its line in the passwd file it wrote, hashed into the broker's "
+        "password_file with mosquitto_passwd -U"
+    )
+
+
 async def _check_broker(cfg: GatewayConfig) -> tuple[bool, str]:
     try:
         async with make_client(cfg.broker, identifier=None, persistent=False) as client:
             await client.subscribe("carewatch/check", qos=0)
     except aiomqtt.MqttError as exc:
-        return False, f"{cfg.broker.url}: {exc}"
-    return True, f"{cfg.broker.url} accepted the gateway's login"
+        return False, login_refused(cfg, exc) or f"{cfg.broker.url}: {exc}"
+    who = f"user {cfg.broker.username!r}" if cfg.broker.username else "anonymous login"
+    return True, f"{cfg.broker.url} accepted the gateway's {who}"
 
 
 async def _check_cloud(cfg: GatewayConfig, cred: str | None, gateway_id: str) -> tuple[bool, str]:

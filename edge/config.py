@@ -44,6 +44,21 @@ class BrokerConfig(_Section):
         "keeps the session (QoS 1 messages queued while the gateway restarts).",
     )
     qos: Literal[0, 1] = Field(default=1, title="QoS", description="Subscription QoS.")
+    session_expiry_s: int = Field(
+        default=7 * 86400,
+        ge=60,
+        le=0xFFFFFFFF,
+        title="Session expiry",
+        description="How long the broker keeps the gateway's MQTT 5 session (subscriptions, "
+        "queued messages) while the gateway is away, seconds; a week by default.",
+    )
+    takeover_limit: int = Field(
+        default=3,
+        ge=1,
+        title="Take-over limit",
+        description="Take-overs of the session by another client with the same client id (a "
+        "second gateway) in a row after which the gateway stops with an error naming it.",
+    )
     topic_prefix: str = Field(
         default="",
         max_length=64,

@@ -1,24 +1,33 @@
-"""MQTT ingest: subscribe to the paired devices' topics, survive broker restarts.
+"""MQTT ingest: subscribe to the paired devices' topics, survive broker and gateway restarts.
 
-QoS 1 messages are acknowledged to the broker only after everything they caused has been
-committed to the outbox (manual acks, in receive order). With a persistent session, a
-gateway killed at any moment gets its unacknowledged messages again when it comes back;
-stable alarm ids make the replay harmless.
+The gateway's session is persistent (MQTT 5, fixed client id, clean start off, session
+expiry ``broker.session_expiry_s``) and subscribes at QoS 1, so the broker keeps what
+arrives while the gateway restarts (QoS 0 too, with Mosquitto's ``queue_qos0_messages``).
+QoS 1 messages are acknowledged only after everything they caused has been committed to
+the outbox (manual acks, in receive order): a gateway killed at any moment gets its
+unacknowledged messages again when it comes back; stable alarm ids make the replay
+harmless. On shutdown nothing already received is dropped: the QoS 0 messages that came in
+while the pipeline drained are processed after the session is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import socket
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge.config import BrokerConfig
 from edge.items import Barrier, RawMessage
+from edge.sessionguard import DuplicateClientError, SessionGuard
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +44,22 @@ def broker_address(url: str) -> tuple[str, int]:
 def make_client(
     config: BrokerConfig, *, identifier: str | None, persistent: bool, manual_ack: bool = False
 ) -> aiomqtt.Client:
-    """An aiomqtt client for the gateway's broker."""
+    """An MQTT 5 client for the gateway's broker; ``persistent``: the session outlives the
+    connection (clean start off, session expiry set), else it ends with it."""
     host, port = broker_address(config.url)
+    properties = None
+    if persistent:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = config.session_expiry_s
     client = aiomqtt.Client(
         host,
         port,
         username=config.username,
         password=config.password.get_secret_value() if config.password else None,
         identifier=identifier,
-        clean_session=not persistent,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        clean_start=not persistent,
+        properties=properties,
         keepalive=config.keepalive_s,
         timeout=10.0,
         socket_options=[NO_DELAY],
@@ -62,6 +78,15 @@ def payload_bytes(payload: object) -> bytes:
     return str(payload).encode()
 
 
+def _queued(client: aiomqtt.Client) -> list[aiomqtt.Message]:
+    """Messages aiomqtt received but nobody iterated yet."""
+    out = []
+    queue = client._queue
+    while not queue.empty():
+        out.append(queue.get_nowait())
+    return out
+
+
 class Ingest:
     """Feeds broker messages into a bounded queue; when it is full, ingest waits."""
 
@@ -72,65 +97,112 @@ class Ingest:
         out: asyncio.Queue[RawMessage | Barrier],
         *,
         identifier: str,
+        on_fatal: Callable[[DuplicateClientError], None] | None = None,
     ) -> None:
         self.config = config
         self.filters = filters
         self.out = out
         self.identifier = identifier
+        self.guard = SessionGuard(identifier, limit=config.takeover_limit)
+        self.on_fatal = on_fatal
         self.connected = False
         self.connects = 0
         self.received = 0
         self.acked = 0
-        self.paused = False  # set on shutdown: later messages stay with the broker
+        self.paused = False  # set on shutdown: later messages are held, not forwarded
         self._client: aiomqtt.Client | None = None
         self._unacked: list[tuple[int, int]] = []  # (mid, qos) in receive order
+        self._held: list[aiomqtt.Message] = []
 
     async def run(self) -> None:
-        """Receive until cancelled, reconnecting with jittered exponential backoff."""
+        """Receive until cancelled, reconnecting with jittered exponential backoff. A client
+        id used by another client too stops it (``on_fatal``) after ``takeover_limit``."""
         delay = self.config.reconnect_min_s
         while True:
+            before = self.connects
             try:
-                async with make_client(
-                    self.config, identifier=self.identifier, persistent=True, manual_ack=True
-                ) as client:
-                    self._client = client
-                    self._unacked.clear()  # the broker sends those again on this session
-                    prefix = self.config.topic_prefix
-                    for topic_filter in self.filters:
-                        await client.subscribe(prefix + topic_filter, qos=self.config.qos)
-                    self.connected = True
-                    self.connects += 1
-                    delay = self.config.reconnect_min_s
-                    log.info(
-                        "broker connected url=%s filters=%s",
-                        self.config.url,
-                        ",".join(self.filters),
-                    )
-                    async for msg in client.messages:
-                        if self.paused:
-                            continue
-                        self.received += 1
-                        await self.out.put(
-                            RawMessage(
-                                msg.topic.value[len(prefix) :],
-                                payload_bytes(msg.payload),
-                                time.time(),
-                                retained=msg.retain,
-                            )
-                        )
-                        if msg.qos > 0:
-                            self._unacked.append((msg.mid, msg.qos))
+                await self._session()
             except aiomqtt.MqttError as exc:
-                self.connected = False
-                wait = random.uniform(delay / 2, delay)
+                if self.connects > before:
+                    delay = self.config.reconnect_min_s
+                await self._forward_held()
+                try:
+                    self.guard.disconnected(exc)
+                except DuplicateClientError as fatal:
+                    self._fatal(fatal)
+                    return
+                # Two clients on one id: back off far, so the loop is slow and named.
+                top = self.config.reconnect_max_s if self.guard.contested else delay
+                wait = random.uniform(top / 2, top)
                 log.warning(
                     "broker link lost url=%s error=%s retry_in=%.1fs", self.config.url, exc, wait
                 )
                 await asyncio.sleep(wait)
                 delay = min(self.config.reconnect_max_s, delay * 2)
-            finally:
-                self.connected = False
-                self._client = None
+            except DuplicateClientError as fatal:
+                self._fatal(fatal)
+                return
+
+    def _fatal(self, exc: DuplicateClientError) -> None:
+        log.error("%s", exc)
+        if self.on_fatal is None:
+            raise exc
+        self.on_fatal(exc)
+
+    async def _session(self) -> None:
+        client = make_client(
+            self.config, identifier=self.identifier, persistent=True, manual_ack=True
+        )
+        try:
+            async with client:
+                self._client = client
+                self._unacked.clear()  # the broker sends those again on this session
+                self.guard.connected()
+                # Subscribe before announcing: the retained token seen first is the last
+                # holder's (see edge.sessionguard).
+                await client.subscribe(self.guard.topic, qos=1)
+                await client.publish(
+                    self.guard.topic, self.guard.announcement(), qos=1, retain=True
+                )
+                prefix = self.config.topic_prefix
+                for topic_filter in self.filters:
+                    await client.subscribe(prefix + topic_filter, qos=self.config.qos)
+                self.connected = True
+                self.connects += 1
+                log.info(
+                    "broker connected url=%s client_id=%s filters=%s",
+                    self.config.url,
+                    self.identifier,
+                    ",".join(self.filters),
+                )
+                async for msg in client.messages:
+                    await self._take(client, msg)
+        finally:
+            self.connected = False
+            self._held += _queued(client)
+            self._client = None
+
+    async def _take(self, client: aiomqtt.Client, msg: aiomqtt.Message) -> None:
+        if msg.topic.value == self.guard.topic:
+            if msg.qos > 0:
+                client._client.ack(msg.mid, msg.qos)
+            self.guard.message(payload_bytes(msg.payload))
+            return
+        if self.paused:
+            self._held.append(msg)
+            return
+        self.received += 1
+        await self.out.put(self._raw(msg))
+        if msg.qos > 0:
+            self._unacked.append((msg.mid, msg.qos))
+
+    def _raw(self, msg: aiomqtt.Message) -> RawMessage:
+        return RawMessage(
+            msg.topic.value[len(self.config.topic_prefix) :],
+            payload_bytes(msg.payload),
+            time.time(),
+            retained=msg.retain,
+        )
 
     async def acknowledge(self, *, every_s: float) -> None:
         """Ack received messages once all they caused is committed: a barrier sent behind
@@ -157,3 +229,23 @@ class Ingest:
                 self._client._client.ack(mid, qos)
             self.acked += len(self._unacked)
         self._unacked.clear()
+
+    async def close(self, task: asyncio.Task[None]) -> int:
+        """End the session (the broker keeps it and queues what comes next), then forward
+        the QoS 0 messages received while paused: nobody would send those again. QoS 1+
+        ones were not acknowledged; the broker sends them again to the next run. Returns
+        how many were forwarded."""
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return await self._forward_held()
+
+    async def _forward_held(self) -> int:
+        held, self._held = self._held, []
+        late = [m for m in held if m.qos == 0 and m.topic.value != self.guard.topic]
+        for msg in late:
+            self.received += 1
+            await self.out.put(self._raw(msg))
+        if late:
+            log.info("forwarded %d QoS 0 messages received after the pipeline paused", len(late))
+        return len(late)

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES=(mosquitto influxdb postgresql chromium chromium-driver)
+DEB_PACKAGES=(mosquitto mosquitto-clients influxdb postgresql chromium chromium-driver)
 VENV=.venv
 STAMP="$VENV/.carewatch-installed"
 

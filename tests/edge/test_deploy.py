@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
 from pathlib import Path
 
 import aiomqtt
@@ -58,32 +57,6 @@ async def test_each_device_may_only_publish_on_its_own_topic(tmp_path: Path) -> 
                 "127.0.0.1", broker.port, username="li-band", password="wrong"
             ):
                 pass
-
-
-def test_shipped_mosquitto_config_parses(tmp_path: Path) -> None:
-    """mosquitto accepts deploy/mosquitto/carewatch.conf (paths pointed at temp files)."""
-    conf = (REPO / "deploy" / "mosquitto" / "carewatch.conf").read_text()
-    for name in ("carewatch.passwd", "carewatch.acl"):
-        (tmp_path / name).write_text("")
-    conf = conf.replace("/etc/mosquitto/", f"{tmp_path}/").replace(
-        "/var/lib/mosquitto/", f"{tmp_path}/"
-    )
-    conf = conf.replace("listener 1883 127.0.0.1", "listener 0 127.0.0.1").replace(
-        "log_dest syslog", "log_dest stderr"
-    )
-    (tmp_path / "m.conf").write_text("user root\n" + conf)
-    proc = subprocess.Popen(
-        ["mosquitto", "-c", str(tmp_path / "m.conf")],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        with pytest.raises(subprocess.TimeoutExpired):
-            proc.wait(timeout=1.5)  # still running: the config was accepted
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=10)
-    assert b"Error" not in err, err.decode()
 
 
 def test_broker_auth_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
