@@ -157,6 +157,9 @@ class Ingest:
             async with client:
                 self._client = client
                 self._unacked.clear()  # the broker sends those again on this session
+                prefix = self.config.topic_prefix
+                for topic_filter in self.filters:
+                    await client.subscribe(prefix + topic_filter, qos=self.config.qos)
                 self.guard.connected()
                 # Subscribe before announcing: the retained token seen first is the last
                 # holder's (see edge.sessionguard).
@@ -164,9 +167,6 @@ class Ingest:
                 await client.publish(
                     self.guard.topic, self.guard.announcement(), qos=1, retain=True
                 )
-                prefix = self.config.topic_prefix
-                for topic_filter in self.filters:
-                    await client.subscribe(prefix + topic_filter, qos=self.config.qos)
                 self.connected = True
                 self.connects += 1
                 log.info(
