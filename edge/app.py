@@ -29,11 +29,12 @@ from edge import __version__
 from edge.alarms import AlarmManager
 from edge.clock import SimClock
 from edge.config import GatewayConfig
-from edge.configfile import credential, load_home_for
+from edge.configfile import credential, load_config, load_home_for
 from edge.detectors import build_bank
 from edge.detectors.base import DetectorBank
 from edge.devicestatus import DeviceBoard
 from edge.health import cpu_temp_c, disk_free_mb
+from edge.homereload import FileWatch, HomeReloadError, HomeSwap, diff_homes
 from edge.ingest import Ingest
 from edge.items import Barrier
 from edge.modefile import MODE_FILE, read_mode
@@ -75,8 +76,11 @@ class Gateway:
         home: HomeManifest | None = None,
         library: ProfileLibrary | None = None,
         bank_factory: BankFactory = default_bank,
+        config_file: Path | None = None,
     ) -> None:
         self.config = config
+        self.config_file = config_file  # its `devices` are re-read with the manifest
+        self.bank_factory = bank_factory
         self.home = home or load_home_for(config)
         self.library = library or load_library()
         try:
@@ -122,10 +126,9 @@ class Gateway:
             on_commit=self.uplink_wake,
         )
         self._restore_state()
-        filters = self.router.subscriptions + ([CLOCK_TOPIC] if sim is not None else [])
         self.ingest = Ingest(
             config.broker,
-            filters,
+            self._filters(self.router),
             self.queues.raw,
             identifier=config.broker.client_id or f"carewatch-gw-{self.home.gateway_id}",
             on_fatal=self._fatal,
@@ -137,6 +140,11 @@ class Gateway:
         self.fatal: Exception | None = None
         self._started = time.monotonic()
         self._mode_mtime: float | None = None
+        watched = [p for p in (config.home, config_file) if p is not None]
+        self._home_watch = FileWatch(watched) if home is None else None
+        self._reload_asked = False
+        self.reloads = 0
+        self.reload_refused = 0
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -215,6 +223,10 @@ class Gateway:
             jobs["watchdog"] = self._watchdog(interval)
         return [tg.create_task(coro, name=name) for name, coro in jobs.items()]
 
+    def _filters(self, router: Router) -> list[str]:
+        clock = [CLOCK_TOPIC] if self.config.clock.source == "sim" else []
+        return router.subscriptions + clock
+
     def _cloud_client(self) -> httpx.AsyncClient | None:
         url = self.config.cloud.url
         if url is None:
@@ -242,6 +254,7 @@ class Gateway:
         while True:
             await asyncio.sleep(1.0)
             self._reload_mode()
+            await self._watch_home()
             if time.monotonic() - last_save >= self.config.storage.state_save_s:
                 last_save = time.monotonic()
                 await self._save_at_barrier()
@@ -264,6 +277,71 @@ class Gateway:
                 away=away or cfg.resident_away,
                 maintenance=maintenance | set(cfg.maintenance_devices),
             )
+
+    # -- home manifest hot reload ------------------------------------------------------
+
+    def reload(self) -> None:
+        """Re-read the home manifest at the next housekeeping round (SIGHUP), changed or not."""
+        self._reload_asked = True
+
+    async def _watch_home(self) -> None:
+        if self._home_watch is None:
+            return
+        changed = self._home_watch.changed()
+        if changed or self._reload_asked:
+            self._reload_asked = False
+            await self.reload_home()
+
+    def _read_home(self) -> HomeSwap:
+        """The manifest as the files say now, with everything built from it, or an error
+        naming file, line and field."""
+        config = self.config
+        if self.config_file is not None:
+            config = config.model_copy(update={"devices": load_config(self.config_file).devices})
+        home = load_home_for(config)
+        change = diff_homes(self.home, home)
+        try:
+            router = Router(home, self.library)
+        except UnknownProfileError as exc:
+            raise HomeReloadError(f"{config.home}: {exc}") from exc
+        bank = self.bank_factory(home, self.library, self.config)
+        heartbeats = {
+            d.device_id: float(router.profiles[d.profile].heartbeat_interval_s)
+            for d in home.devices
+        }
+        return HomeSwap(home, router, bank, heartbeats, change)
+
+    async def reload_home(self) -> bool:
+        """Validate the home manifest as it is on disk and apply it without a restart: new
+        devices subscribed and routed, removed ones unsubscribed (what still arrives from
+        them is quarantined), detectors rebuilt with their learned state kept for unchanged
+        devices. A bad manifest is refused and logged; the last good one stays. Returns
+        whether a new manifest was applied."""
+        try:
+            swap = self._read_home()
+        except (ValueError, KeyError) as exc:  # FileError, HomeReloadError, profile errors
+            self.reload_refused += 1
+            log.error("home manifest refused, the last good one stays in effect: %s", exc)
+            return False
+        if not swap.change and swap.home == self.home:
+            log.info("home manifest re-read: nothing changed")
+            return False
+        barrier = Barrier(swap=swap)
+        await self.queues.raw.put(barrier)
+        await swap.routed.wait()  # decode routes by the new table: now let the topics in
+        added, dropped = await self.ingest.set_filters(self._filters(swap.router))
+        await barrier.done.wait()
+        self.home, self.router, self.bank = swap.home, swap.router, swap.bank
+        self.reloads += 1
+        log.info(
+            "home manifest applied home=%s devices=%d %s subscribed=%s unsubscribed=%s",
+            swap.home.home_id,
+            len(swap.home.devices),
+            swap.change.describe(),
+            ",".join(added) or "-",
+            ",".join(dropped) or "-",
+        )
+        return True
 
     async def _heartbeat(self, client: httpx.AsyncClient) -> None:
         while True:
@@ -401,4 +479,8 @@ async def run_until_signalled(gateway: Stoppable) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, gateway.stop)
+    reload = getattr(gateway, "reload", None)
+    if reload is not None:  # the gateway: SIGHUP re-reads the home manifest
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGHUP, reload)
     await gateway.run()

@@ -49,6 +49,12 @@ class ChangeFilter:
             out.append(Reading(first.device_id, first.ts, ReadingKind.HEARTBEAT))
         return out
 
+    def forget(self, device_ids: tuple[str, ...] | set[str]) -> None:
+        """Drop the last values of devices no longer paired (a re-paired one starts fresh)."""
+        gone = set(device_ids)
+        for key in [k for k in self.last if k[0] in gone]:
+            del self.last[key]
+
     def state(self) -> dict[str, dict[str, Scalar]]:
         """JSON state: device id -> kind -> last value."""
         out: dict[str, dict[str, Scalar]] = {}

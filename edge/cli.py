@@ -109,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cfg.home is None:
         raise UsageError("no home: give --config FILE (with `home`) or --home MANIFEST")
     setup_logging(cfg.log_level)
-    gateway = Gateway(cfg)
+    gateway = Gateway(cfg, config_file=args.config)
     asyncio.run(run_until_signalled(gateway))
     return EXIT_OK
 

@@ -41,6 +41,23 @@ class DeviceBoard:
             for d in home.devices
         }
 
+    def reconcile(self, home: HomeManifest, heartbeat_s: dict[str, float]) -> None:
+        """Take a new manifest's devices: new ones added, changed ones updated, what was
+        seen of the others kept (removed ones go with ``prune``, once nothing queued needs
+        them)."""
+        for d in home.devices:
+            beat = heartbeat_s.get(d.device_id, 300.0)
+            dev = self.devices.get(d.device_id)
+            if dev is None:
+                self.devices[d.device_id] = DeviceState(d.device_id, d.profile, d.room, beat)
+            else:
+                dev.profile, dev.room, dev.heartbeat_s = d.profile, d.room, beat
+
+    def prune(self, keep: set[str]) -> None:
+        """Forget the devices not in ``keep``."""
+        for device_id in self.devices.keys() - keep:
+            del self.devices[device_id]
+
     def update(self, device_id: str, readings: list[Reading], received_at: float) -> None:
         """Record a decoded message."""
         dev = self.devices.get(device_id)

@@ -113,6 +113,7 @@ class Ingest:
         self._client: aiomqtt.Client | None = None
         self._unacked: list[tuple[int, int]] = []  # (mid, qos) in receive order
         self._held: list[aiomqtt.Message] = []
+        self._stale: set[str] = set()  # filters to leave on the next connection
 
     async def run(self) -> None:
         """Receive until cancelled, reconnecting with jittered exponential backoff. A client
@@ -160,6 +161,9 @@ class Ingest:
                 prefix = self.config.topic_prefix
                 for topic_filter in self.filters:
                     await client.subscribe(prefix + topic_filter, qos=self.config.qos)
+                for topic_filter in sorted(self._stale - set(self.filters)):
+                    await client.unsubscribe(prefix + topic_filter)  # the session kept it
+                self._stale.clear()
                 self.guard.connected()
                 # Subscribe before announcing: the retained token seen first is the last
                 # holder's (see edge.sessionguard).
@@ -181,6 +185,26 @@ class Ingest:
             self.connected = False
             self._held += _queued(client)
             self._client = None
+
+    async def set_filters(self, filters: list[str]) -> tuple[list[str], list[str]]:
+        """Subscribe to the new filters and leave the dropped ones, now or (when the broker
+        is away) on the next connection. Returns (added, dropped)."""
+        added = sorted(set(filters) - set(self.filters))
+        dropped = sorted(set(self.filters) - set(filters))
+        self.filters = list(filters)
+        self._stale |= set(dropped)
+        client, prefix = self._client, self.config.topic_prefix
+        if client is None or not self.connected:
+            return added, dropped
+        try:
+            for topic_filter in added:
+                await client.subscribe(prefix + topic_filter, qos=self.config.qos)
+            for topic_filter in dropped:
+                await client.unsubscribe(prefix + topic_filter)
+                self._stale.discard(topic_filter)
+        except aiomqtt.MqttError as exc:  # the reconnect subscribes to self.filters
+            log.warning("subscriptions not changed yet (broker link lost): %s", exc)
+        return added, dropped
 
     async def _take(self, client: aiomqtt.Client, msg: aiomqtt.Message) -> None:
         if msg.topic.value == self.guard.topic:

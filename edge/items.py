@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.detectors.base import Detection
+
+if TYPE_CHECKING:
+    from edge.homereload import HomeSwap
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +71,15 @@ class Barrier:
     """Passes every stage in order; ``done`` is set once the outbox committed all before it.
 
     A ``save`` barrier collects, in ``state``, each stage's state as it was when the barrier
-    passed: exactly the state of the messages committed before it.
+    passed: exactly the state of the messages committed before it. A ``swap`` barrier
+    carries a new home manifest; each stage switches to it as the barrier passes
+    (edge.homereload).
     """
 
     done: asyncio.Event = field(default_factory=asyncio.Event)
     save: bool = False
     state: dict[str, Any] = field(default_factory=dict)
+    swap: HomeSwap | None = None  # a new home manifest: each stage switches as it passes
 
 
 AlarmInput = Detection | Activity | Tick

@@ -19,6 +19,7 @@ from edge.changes import ChangeFilter
 from edge.clock import ClockError, SimClock
 from edge.detectors.base import DetectorBank
 from edge.devicestatus import DeviceBoard
+from edge.homereload import HomeSwap, carried_state
 from edge.items import (
     Activity,
     AlarmInput,
@@ -160,6 +161,8 @@ class Stages:
         while True:
             msg = await self.q.raw.get()
             if isinstance(msg, Barrier):
+                if msg.swap is not None:
+                    self._swap_routes(msg.swap)
                 if msg.save:
                     msg.state["last_values"] = self.changes.state()
                 await self.q.readings.put(msg)
@@ -271,13 +274,31 @@ class Stages:
         self.counters.readings += len(readings)
         return readings
 
+    def _swap_routes(self, swap: HomeSwap) -> None:
+        """From here on, messages route by the new manifest (decode stage)."""
+        self.router = swap.router
+        self.board.reconcile(swap.home, swap.heartbeats)
+        self.changes.forget(swap.change.removed)
+        for base in self.bridge_devices:
+            self._check_models(base)
+        swap.routed.set()
+
     # -- detect -------------------------------------------------------------------------
+
+    def _swap_detectors(self, swap: HomeSwap) -> None:
+        """The new manifest's detectors, with the learned state that carries over."""
+        swap.bank.restore(carried_state(self.bank.state(), swap.change))
+        self.bank = swap.bank
+        self.board.prune({d.device_id for d in swap.home.devices})
+        self.telemetry.set_rooms(swap.home)
 
     async def detect(self) -> None:
         """readings → detections, telemetry aggregates; ticks fire the timers."""
         while True:
             item = await self.q.readings.get()
             if isinstance(item, Barrier):
+                if item.swap is not None:
+                    self._swap_detectors(item.swap)
                 if item.save:
                     item.state["detectors"] = self.bank.state()
                 await self.q.detections.put(item)
@@ -331,6 +352,8 @@ class Stages:
         while True:
             item = await self.q.detections.get()
             if isinstance(item, Barrier):
+                if item.swap is not None:
+                    self.alarms.home = item.swap.home
                 await self.q.records.put(item)
                 self.q.detections.task_done()
                 continue

@@ -49,6 +49,11 @@ class TelemetryAggregator:
         self._watermark = -math.inf
         self.late = 0
 
+    def set_rooms(self, home: HomeManifest) -> None:
+        """Rooms of a new manifest's devices (hot reload)."""
+        self.home = home
+        self._rooms = {d.device_id: d.room for d in home.devices}
+
     def add(self, reading: Reading) -> None:
         """Count one reading into its minute (late readings for a closed minute are counted)."""
         kind = reading.kind
