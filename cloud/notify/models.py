@@ -76,3 +76,12 @@ class BlockedNumber(Base):
     phone: Mapped[str] = mapped_column(String(32), primary_key=True)
     code: Mapped[str] = mapped_column(String(16))
     blocked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboundSms(Base):
+    """An inbound SMS (Twilio ``MessageSid``) already applied: a replay changes nothing."""
+
+    __tablename__ = "sms_inbound"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 import cloud.dispatch.models
@@ -61,5 +63,30 @@ async def test_schema_matches_models_and_round_trips(db_url: str) -> None:
         await upgrade(engine)
         async with engine.connect() as conn:
             assert await conn.run_sync(_tables) == MINE
+    finally:
+        await engine.dispose()
+
+
+async def test_unique_worker_phones_migration_refuses_duplicates(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        await downgrade(engine, "0002_dispatch")
+        async with engine.begin() as conn:
+            for name in ("a", "b"):
+                await conn.execute(
+                    text(
+                        "INSERT INTO workers (name, phone, language, role, district, duty_status,"
+                        " skills, capacity, active, created_at, updated_at) VALUES (:n,"
+                        " '+8613800000000', 'zh', 'worker', '', 'off', '[]', 1, true, :t, :t)"
+                    ),
+                    {"n": name, "t": datetime.now(UTC)},
+                )
+        with pytest.raises(RuntimeError, match=r"workers\.phone: 1 numbers are shared"):
+            await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM workers WHERE name = 'b'"))
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            assert "sms_inbound" in await conn.run_sync(lambda c: inspect(c).get_table_names())
     finally:
         await engine.dispose()

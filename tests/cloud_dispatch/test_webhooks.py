@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +15,9 @@ from twilio.request_validator import RequestValidator
 from cloud.auth.deps import Role
 from cloud.auth.service import create_user
 from cloud.db import make_engine, make_sessionmaker
-from cloud.dispatch.models import Task
+from cloud.dispatch.models import Offer, Task
 from cloud.gateways.service import add_gateway
+from cloud.models import Worker
 from cloud.notify.models import DeliveryReceipt, Notification
 from cloud.notify.push_standin import PushStandin
 from cloud.notify.twilio_standin import TwilioStandin
@@ -92,7 +94,12 @@ def test_alarm_to_sms_and_signed_replies(live: Any, db_url: str, twilio: TwilioS
         ref = "T" + number[-4:]
 
         hook = server.url + "/webhooks/twilio/sms"
-        form = {"From": worker_phone(0), "Body": f"1 {ref}", "AccountSid": twilio.account_sid}
+        form = {
+            "MessageSid": "SM" + "f" * 32,
+            "From": worker_phone(0),
+            "Body": f"1 {ref}",
+            "AccountSid": twilio.account_sid,
+        }
         bad = http.post(hook, data=form, headers={"X-Twilio-Signature": "AAAA"})
         unsigned = http.post(hook, data=form)
         other_url = RequestValidator(TOKEN).compute_signature("http://evil.example/x", form)
@@ -102,10 +109,9 @@ def test_alarm_to_sms_and_signed_replies(live: Any, db_url: str, twilio: TwilioS
 
         assert twilio.send_reply(hook, worker_phone(0), f"1 {ref}") == 200
         assert query(db_url, _task).state == "accepted"
-        good = RequestValidator(TOKEN).compute_signature(hook, {**form, "Body": "hello"})
-        reply = http.post(
-            hook, data={**form, "Body": "hello"}, headers={"X-Twilio-Signature": good}
-        )
+        hello = {**form, "MessageSid": "SM" + "e" * 32, "Body": "hello"}
+        good = RequestValidator(TOKEN).compute_signature(hook, hello)
+        reply = http.post(hook, data=hello, headers={"X-Twilio-Signature": good})
         assert reply.status_code == 200 and "Not understood" not in reply.text
         assert "<Message>" in reply.text  # 无法识别 (the worker's language is zh)
         assert twilio.send_reply(hook, worker_phone(0), "3") == 200
@@ -139,3 +145,83 @@ def test_alarm_to_sms_and_signed_replies(live: Any, db_url: str, twilio: TwilioS
         assert http.get("/api/v1/tasks").status_code == 401
     states = query(db_url, lambda s: s.scalars(select(Notification.state)))
     assert "failed" not in set(states)
+
+
+def _post_alarm(http: httpx.Client, credential: str, alarm_id: str) -> None:
+    alarm = {
+        "alarm_id": alarm_id,
+        "gateway_id": "gw-live",
+        "home_id": "home-1",
+        "kind": "sos",
+        "severity": "critical",
+        "raised_at": datetime.now(UTC).isoformat(),
+        "detector": "sos",
+    }
+    resp = http.post(
+        ALARMS_PATH, json={"alarms": [alarm]}, headers={"Authorization": f"Bearer {credential}"}
+    )
+    assert resp.status_code == 200 and resp.json()["accepted"] == [alarm_id], resp.text
+
+
+def _wait_offered(db_url: str, worker_id: int, tasks: int) -> Task:
+    """The newest task once there are ``tasks`` and it has a pending offer to ``worker_id``."""
+
+    async def look(s: Any) -> Task | None:
+        rows = list(await s.scalars(select(Task).order_by(Task.id)))
+        if len(rows) < tasks:
+            return None
+        pending = await s.scalar(
+            select(Offer.id).where(
+                Offer.task_id == rows[-1].id, Offer.worker_id == worker_id, Offer.state == "pending"
+            )
+        )
+        return rows[-1] if pending is not None else None
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        task = query(db_url, look)
+        if task is not None:
+            return task
+        time.sleep(0.05)
+    raise AssertionError(f"no pending offer of task {tasks} to worker {worker_id}")
+
+
+def test_a_replayed_sms_reply_changes_nothing(
+    live: Any, db_url: str, twilio: TwilioStandin
+) -> None:
+    """Finding 5: a worker's old signed ``1`` does not accept the next task offered to them."""
+    server, credential = live
+    hook = server.url + "/webhooks/twilio/sms"
+    worker0 = query(
+        db_url, lambda s: s.scalar(select(Worker.id).where(Worker.phone == worker_phone(0)))
+    )
+    accept = {
+        "MessageSid": "SM" + "a" * 32,
+        "AccountSid": twilio.account_sid,
+        "From": worker_phone(0),
+        "To": "+10000000000",
+        "Body": "1",
+        "NumMedia": "0",
+    }
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        _post_alarm(http, credential, "replay-1")
+        first = _wait_offered(db_url, worker0, 1)
+        assert twilio.signed_post(hook, accept) == 200
+        assert query(db_url, _task).state == "accepted"
+        assert twilio.send_reply(hook, worker_phone(0), "3") == 200
+        assert twilio.send_reply(hook, worker_phone(0), "4 1") == 200
+        assert query(db_url, _task).state == "resolved"
+
+        _post_alarm(http, credential, "replay-2")
+        second = _wait_offered(db_url, worker0, 2)
+        assert second.id != first.id
+        assert twilio.signed_post(hook, accept) == 200  # the replay: answered, not applied
+        again = query(db_url, lambda s: s.get(Task, second.id))
+        assert again.state == "offered" and again.worker_id is None
+        offer = query(
+            db_url,
+            lambda s: s.scalar(
+                select(Offer.state).where(Offer.task_id == second.id, Offer.worker_id == worker0)
+            ),
+        )
+        assert offer == "pending"
