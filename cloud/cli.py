@@ -1,4 +1,4 @@
-"""``carewatch-cloud``: serve, migrate, gateways, users, CSV imports."""
+"""``carewatch-cloud``: serve, migrate, gateways, users (add, disable, enable), CSV imports."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.app import create_app
 from cloud.auth.deps import Role
-from cloud.auth.service import UserExistsError, create_user
+from cloud.auth.models import User
+from cloud.auth.service import UserExistsError, create_user, set_active
 from cloud.db import make_engine, make_sessionmaker
 from cloud.gateways.service import GatewayError, add_gateway, revoke_gateway
 from cloud.imports import count_rows, import_csv
@@ -140,6 +142,28 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     )
 
 
+async def _user_set_active(sm: Maker, username: str, active: bool) -> int:
+    async with sm() as session:
+        user = await session.scalar(select(User).where(User.username == username))
+        if user is None:
+            print(f"error: username: no such user {username!r}", file=sys.stderr)
+            return 2
+        await set_active(session, user, active, actor="cli")
+        await session.commit()
+    print(f"user {username} {'enabled' if active else 'disabled (its tokens are revoked)'}")
+    return 0
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    """Disable an operator login; every token it holds stops working at once."""
+    return asyncio.run(_with_db(_settings(), _user_set_active, args.username, False))
+
+
+def cmd_users_enable(args: argparse.Namespace) -> int:
+    """Enable a disabled operator login again (its holder then logs in anew)."""
+    return asyncio.run(_with_db(_settings(), _user_set_active, args.username, True))
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Import households or workers from a CSV file, reporting rejected rows."""
     path = Path(args.csv)
@@ -238,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worker-id", type=int, help="link to a worker (role worker)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(func=cmd_users_add)
+    for name, func in (("disable", cmd_users_disable), ("enable", cmd_users_enable)):
+        p = users.add_parser(name, help=f"{name} an operator login", description=func.__doc__)
+        p.add_argument("username")
+        p.set_defaults(func=func)
 
     p = sub.add_parser(
         "import", help="import households or workers from CSV", description=cmd_import.__doc__

@@ -1,7 +1,7 @@
 """Every table of the core, in one import (Alembic and dispatch import from here)."""
 
 from cloud.alarms.models import Alarm, AlarmEvent
-from cloud.auth.models import ApiToken, User
+from cloud.auth.models import ApiToken, AuthEvent, User
 from cloud.db import Base
 from cloud.gateways.models import Gateway
 from cloud.privacy.models import AccessLogEntry
@@ -12,6 +12,7 @@ __all__ = [
     "Alarm",
     "AlarmEvent",
     "ApiToken",
+    "AuthEvent",
     "Base",
     "Device",
     "FamilyContact",

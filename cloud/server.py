@@ -22,12 +22,14 @@ def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
 
     No access log (metrics cover requests). Uvicorn's "auto" loop and HTTP parser are
     uvloop and httptools when installed (``uvicorn[standard]``, in the cloud extra),
-    else asyncio and h11.
+    else asyncio and h11. Uvicorn's own proxy-header handling is off: the app takes
+    ``X-Forwarded-For`` only from ``CAREWATCH_TRUSTED_PROXIES`` (``cloud.auth.clients``).
     """
     return uvicorn.Config(
         GatewayFront(app),
         host=host,
         port=port,
+        proxy_headers=False,
         access_log=False,
         log_level="warning",
         lifespan="on",
@@ -51,6 +53,7 @@ def run_workers(host: str, port: int, workers: int) -> None:
         workers=workers,
         host=host,
         port=port,
+        proxy_headers=False,
         access_log=False,
         log_level="warning",
         lifespan="on",

@@ -102,7 +102,24 @@ class Settings(BaseSettings):
         description="Tests and demo only: let push go to a stand-in on loopback (also http).",
     )
 
-    @field_validator("push_allowed_hosts", mode="before")
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Largest request body; larger ones get 413."
+    )
+    login_account_failures: int = Field(
+        default=5, ge=1, description="Failed logins per account within the window before 429."
+    )
+    login_client_failures: int = Field(
+        default=20, ge=1, description="Failed logins per client address within the window."
+    )
+    login_window_s: float = Field(
+        default=900.0, gt=0, description="Window over which failed logins are counted."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Proxy addresses/networks whose X-Forwarded-For is believed (comma-separated).",
+    )
+
+    @field_validator("push_allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from cloud.auth.models import ApiToken, User
 from cloud.auth.passwords import token_hash
 from cloud.db import SessionDep, utcnow
+from cloud.registry.models import Worker
 
 
 class Role(StrEnum):
@@ -44,17 +45,18 @@ async def current_user(
     digest = token_hash(creds.credentials, request.app.state.settings.pepper)
     row = (
         await session.execute(
-            select(User, ApiToken.expires_at)
+            select(User, ApiToken.expires_at, Worker.active)
             .join(ApiToken, ApiToken.user_id == User.id)
+            .outerjoin(Worker, Worker.id == User.worker_id)
             .where(ApiToken.token_hash == digest)
         )
     ).first()
     if row is None:
         raise _unauthorized("Authorization: unknown token")
-    user, expires_at = row
+    user, expires_at, worker_active = row
     if expires_at <= utcnow():
         raise _unauthorized("Authorization: token expired")
-    if not user.active:
+    if not user.active or worker_active is False:
         raise _unauthorized("Authorization: account disabled")
     return user
 

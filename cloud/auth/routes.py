@@ -1,20 +1,31 @@
-"""``/api/v1/auth``: login, logout, who am I; ``/api/v1/users`` for admins."""
+"""``/api/v1/auth``: login, logout, who am I; ``/api/v1/users`` (list, add, disable, enable)."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import Field
 from sqlalchemy import delete, select
 
+from cloud.auth import audit
+from cloud.auth.clients import client_address
 from cloud.auth.deps import CurrentUser, Role, require_roles
+from cloud.auth.limits import retry_after
 from cloud.auth.models import ApiToken, User
 from cloud.auth.passwords import token_hash
-from cloud.auth.service import UserExistsError, authenticate, create_user, issue_token
-from cloud.db import SessionDep
+from cloud.auth.service import (
+    UserExistsError,
+    authenticate,
+    create_user,
+    issue_token,
+    set_active,
+)
+from cloud.db import SessionDep, utcnow
 from cloud.schemas import Public, Strict
+from cloud.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -54,13 +65,37 @@ class UserPublic(Public):
     active: bool
 
 
-@router.post("/auth/login", response_model=TokenOut)
+@router.post(
+    "/auth/login",
+    response_model=TokenOut,
+    responses={429: {"description": "too many failed logins; see Retry-After"}},
+)
 async def login(body: LoginRequest, request: Request, session: SessionDep) -> TokenOut:
-    """Exchange username and password for a bearer token."""
+    """Exchange username and password for a bearer token.
+
+    Failed logins are limited per account and per client address (429 with
+    ``Retry-After``); every attempt is written to the auth audit log.
+    """
+    settings: Settings = request.app.state.settings
+    client = client_address(request, settings.trusted_proxies)
+    now = utcnow()
+    wait = await retry_after(session, settings, body.username, client, now)
+    if wait is not None:
+        audit.record(session, audit.LOGIN_LIMITED, username=body.username, client=client, now=now)
+        await session.commit()
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed logins for this account or address; try again later",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     user = await authenticate(session, body.username, body.password)
     if user is None:
+        audit.record(session, audit.LOGIN_FAILED, username=body.username, client=client, now=now)
+        await session.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "username or password is wrong")
-    settings = request.app.state.settings
+    audit.record(
+        session, audit.LOGIN_OK, username=user.username, user_id=user.id, client=client, now=now
+    )
     token, row = await issue_token(session, user, settings.pepper, settings.token_ttl_hours)
     await session.commit()
     return TokenOut(access_token=token, expires_at=row.expires_at, role=user.role)
@@ -97,5 +132,39 @@ async def add_user(body: UserCreate, _: AdminDep, session: SessionDep) -> User:
         user = await create_user(session, body.username, body.password, body.role, body.worker_id)
     except UserExistsError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, f"username: {exc}") from exc
+    await session.commit()
+    return user
+
+
+async def _user(session: SessionDep, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user_id: no such user {user_id}")
+    return user
+
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.post("/users/{user_id}/disable", response_model=UserPublic)
+async def disable_user(
+    user_id: UserId, request: Request, admin: AdminDep, session: SessionDep
+) -> User:
+    """Disable a login; its tokens stop working at once."""
+    user = await _user(session, user_id)
+    client = client_address(request, request.app.state.settings.trusted_proxies)
+    await set_active(session, user, False, actor=f"user:{admin.id}", client=client)
+    await session.commit()
+    return user
+
+
+@router.post("/users/{user_id}/enable", response_model=UserPublic)
+async def enable_user(
+    user_id: UserId, request: Request, admin: AdminDep, session: SessionDep
+) -> User:
+    """Enable a login again (its holder logs in anew)."""
+    user = await _user(session, user_id)
+    client = client_address(request, request.app.state.settings.trusted_proxies)
+    await set_active(session, user, True, actor=f"user:{admin.id}", client=client)
     await session.commit()
     return user

@@ -1,19 +1,23 @@
-"""Operator accounts: create, authenticate, issue tokens."""
+"""Operator accounts: create, authenticate, issue tokens, disable and enable."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.auth import audit
 from cloud.auth.deps import Role
 from cloud.auth.models import ApiToken, User
-from cloud.auth.passwords import hash_password, new_token, token_hash, verify_password
+from cloud.auth.passwords import (
+    hash_password_async,
+    needs_rehash,
+    new_token,
+    token_hash,
+    verify_password_async,
+)
 from cloud.db import utcnow
-
-# A hash to verify against when the user does not exist, so timing does not reveal it.
-_DUMMY_HASH = hash_password("not-a-real-password")
 
 
 class UserExistsError(ValueError):
@@ -28,7 +32,10 @@ async def create_user(
     if taken is not None:
         raise UserExistsError(f"username {username!r} is taken")
     user = User(
-        username=username, password_hash=hash_password(password), role=role, worker_id=worker_id
+        username=username,
+        password_hash=await hash_password_async(password),
+        role=role,
+        worker_id=worker_id,
     )
     session.add(user)
     await session.flush()
@@ -36,13 +43,19 @@ async def create_user(
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None."""
+    """The active user with these credentials, or None (caller commits).
+
+    The hash is checked in the hashing pool; a legacy scrypt hash is replaced by argon2id.
+    """
     user = await session.scalar(select(User).where(User.username == username))
-    if user is None:
-        verify_password(password, _DUMMY_HASH)
+    if not await verify_password_async(password, user.password_hash if user else None):
         return None
-    if not verify_password(password, user.password_hash) or not user.active:
+    assert user is not None
+    if not user.active:
         return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password_async(password)
+        audit.record(session, audit.PASSWORD_UPGRADED, username=user.username, user_id=user.id)
     return user
 
 
@@ -59,3 +72,32 @@ async def issue_token(
     session.add(row)
     await session.flush()
     return token, row
+
+
+async def set_active(
+    session: AsyncSession, user: User, active: bool, *, actor: str, client: str = ""
+) -> None:
+    """Enable or disable a login (caller commits); disabling ends its tokens at once."""
+    user.active = active
+    if not active:
+        await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    audit.record(
+        session,
+        audit.USER_ENABLED if active else audit.USER_DISABLED,
+        username=user.username,
+        user_id=user.id,
+        actor=actor,
+        client=client,
+    )
+
+
+async def disable_worker_logins(session: AsyncSession, worker_id: int, *, actor: str) -> int:
+    """Disable every active login linked to a worker (deactivated or deleted); how many."""
+    users = list(
+        await session.scalars(
+            select(User).where(User.worker_id == worker_id, User.active.is_(True))
+        )
+    )
+    for user in users:
+        await set_active(session, user, False, actor=actor)
+    return len(users)

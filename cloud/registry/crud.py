@@ -39,6 +39,8 @@ class Resource:
     household_key: str | None = None  # column naming the household (workers' scope)
     unique: Sequence[str] = ()  # fields whose duplicates give 409 naming them
     after_write: Callable[[Request, Any, Any], Awaitable[None]] | None = None
+    # called before an update or delete is committed: (session, row, user, deleted)
+    on_change: Callable[[Any, Any, User, bool], Awaitable[None]] | None = None
 
 
 class Viewer:
@@ -199,6 +201,8 @@ def crud_router(res: Resource) -> APIRouter:
         await _check_refs(res, session, values)
         for name, value in values.items():
             setattr(row, name, value)
+        if res.on_change is not None:
+            await res.on_change(session, row, user, False)
         try:
             await session.commit()
         except IntegrityError as exc:
@@ -213,7 +217,10 @@ def crud_router(res: Resource) -> APIRouter:
         user: Writer,
         session: SessionDep,
     ) -> None:
-        await session.delete(await _get(session, item_id))
+        row = await _get(session, item_id)
+        if res.on_change is not None:
+            await res.on_change(session, row, user, True)
+        await session.delete(row)
         try:
             await session.commit()
         except IntegrityError as exc:

@@ -98,7 +98,7 @@ class Worker(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
-    phone: Mapped[str] = mapped_column(String(32), index=True)
+    phone: Mapped[str] = mapped_column(String(32), index=True, unique=True)
     language: Mapped[str] = mapped_column(String(2), default="zh")
     role: Mapped[str] = mapped_column(String(16), default="worker")
     district: Mapped[str] = mapped_column(String(64), default="", index=True)

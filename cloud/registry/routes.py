@@ -11,6 +11,8 @@ from typing import Any
 from fastapi import Request
 
 from cloud.auth.deps import Role
+from cloud.auth.models import User
+from cloud.auth.service import disable_worker_logins
 from cloud.gateways.models import Gateway
 from cloud.registry import schemas as s
 from cloud.registry.crud import Resource, crud_router
@@ -21,6 +23,12 @@ async def _worker_written(request: Request, session: Any, row: Any) -> None:
     """Tell the features that care (dispatch: a worker may have become available)."""
     for hook in getattr(request.app.state, "worker_hooks", ()):
         await hook(session, row)
+
+
+async def _worker_changed(session: Any, worker: Worker, user: User, deleted: bool) -> None:
+    """A worker deactivated or deleted can no longer log in (their tokens end now)."""
+    if deleted or not worker.active:
+        await disable_worker_logins(session, worker.id, actor=f"user:{user.id}")
 
 
 ALL_OPERATORS = (Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR)
@@ -89,6 +97,8 @@ RESOURCES = (
         filters=("district", "duty_status", "role"),
         record="worker",
         after_write=_worker_written,
+        unique=("phone",),
+        on_change=_worker_changed,
     ),
 )
 

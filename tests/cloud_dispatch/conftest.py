@@ -325,7 +325,12 @@ class LiveServer:
             setattr(self.app.state, key, value)
         self.port = int(settings.public_url.rsplit(":", 1)[1])
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,  # as served (cloud.server): X-Forwarded-For is the app's call
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
