@@ -32,6 +32,7 @@ from cloud.gateways.heartbeats import HeartbeatRecorder
 from cloud.gateways.ingest_routes import router as ingest_router
 from cloud.gateways.monitor import offline_monitor
 from cloud.gateways.routes import router as gateways_router
+from cloud.guards import RequestGuard
 from cloud.health import router as health_router
 from cloud.metrics import MetricsMiddleware
 from cloud.migrate import upgrade
@@ -67,6 +68,7 @@ def create_app(
     app.state.influx = None
     app.state.lifespan_hooks = []
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     for router in (
         health_router,

@@ -1,4 +1,10 @@
-"""CSV import of households and workers: validate each row, store the good ones, report the rest."""
+"""CSV import of households and workers: validate each row, store the good ones, report the rest.
+
+Every bad row is reported with its number and what is wrong, and the rest are imported:
+bytes that are not UTF-8, a cell over ``MAX_CELL`` characters, a NUL byte, a row the CSV
+reader cannot parse, a value the schema refuses, an id or (for workers) a phone number
+repeated in the file or already registered.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,8 @@ from cloud.schemas import Strict
 
 LIST_FIELDS = {"skills"}  # CSV cells holding lists, separated by ";"
 CHUNK = 500
+MAX_CELL = 4096  # characters; no registry field is longer (addresses, notes: 1,000)
+_READER_LIMIT = 16 << 20  # the csv module's own cell limit, far above MAX_CELL
 
 
 @dataclass
@@ -56,9 +64,57 @@ def _cells(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        yield from enumerate(csv.DictReader(fh), start=2)
+class BadRow(ValueError):
+    """A row that cannot be read at all; ``field`` names the column (or ``row``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadRow]]:
+    """(row number, cells) per data row, or a ``BadRow`` for a row that cannot be read.
+
+    Bytes that are not UTF-8 are kept as surrogates while reading, so one bad row does not
+    stop the file, and reported for the cell holding them.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), _READER_LIMIT))
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield 1, BadRow("header", f"not readable as CSV: {exc}")
+            return
+        row = 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                row += 1
+                yield row, BadRow("row", f"not readable as CSV: {exc}")
+                continue
+            row += 1
+            yield row, _check_cells(header, cells)
+
+
+def _check_cells(header: list[str], cells: list[str]) -> dict[str, Any] | BadRow:
+    if len(cells) > len(header):
+        return BadRow("row", "more cells than header columns")
+    named = dict(zip(header, cells, strict=False))
+    for name, value in named.items():
+        if any("\udc80" <= ch <= "\udcff" for ch in value):
+            raw = value.encode("utf-8", "surrogateescape")
+            return BadRow(name, f"not UTF-8 text (bytes {raw[:12]!r}...); save the file as UTF-8")
+        if len(value) > MAX_CELL:
+            return BadRow(name, f"cell of {len(value)} characters; at most {MAX_CELL}")
+        if "\x00" in value:
+            return BadRow(name, "must not contain NUL characters")
+    return named
 
 
 def count_rows(path: Path) -> int:
@@ -77,11 +133,12 @@ async def import_csv(
     report = ImportReport()
     chunk: list[tuple[int, Strict]] = []
     seen_ids: set[str] = set()
+    seen_phones: set[str] = set()
     done = 0
     for rownum, row in _rows(path):
         done += 1
-        if None in row:
-            report.rejected.append(Rejected(rownum, "row", "more cells than header columns"))
+        if isinstance(row, BadRow):
+            report.rejected.append(Rejected(rownum, row.field, str(row)))
             continue
         try:
             item = schema.model_validate(_cells(row))
@@ -95,6 +152,12 @@ async def import_csv(
                 report.rejected.append(Rejected(rownum, "id", "repeated in this file"))
                 continue
             seen_ids.add(item_id)
+        phone = getattr(item, "phone", None) if model is Worker else None
+        if phone is not None:
+            if phone in seen_phones:
+                report.rejected.append(Rejected(rownum, "phone", "repeated in this file"))
+                continue
+            seen_phones.add(phone)
         chunk.append((rownum, item))
         if len(chunk) >= CHUNK:
             await _store(sessionmaker, model, chunk, report)
@@ -117,15 +180,12 @@ async def _store(
     if not chunk:
         return
     async with sessionmaker() as session:
-        existing: set[str] = set()
-        if model is Household:
-            ids = [getattr(item, "id") for _, item in chunk]  # noqa: B009
-            existing = set(
-                (await session.scalars(select(Household.id).where(Household.id.in_(ids)))).all()
-            )
+        key, column = ("id", Household.id) if model is Household else ("phone", Worker.phone)
+        values = [getattr(item, key) for _, item in chunk]
+        existing = set((await session.scalars(select(column).where(column.in_(values)))).all())
         for rownum, item in chunk:
-            if getattr(item, "id", None) in existing:
-                report.rejected.append(Rejected(rownum, "id", "already exists"))
+            if getattr(item, key) in existing:
+                report.rejected.append(Rejected(rownum, key, "already registered"))
                 continue
             session.add(model(**item.model_dump()))
             report.imported += 1

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+
+QUERY_TIME_RANGE = (datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
+
+
+def _query_time(value: datetime) -> datetime:
+    low, high = QUERY_TIME_RANGE
+    if not low <= value < high:
+        raise ValueError("must be between 1900-01-01 and 2200-01-01")
+    return value
+
+
+QueryTime = Annotated[AwareDatetime, AfterValidator(_query_time)]
+"""A time in a query (``start``, ``end``, ``since``): with a zone, 1900..2200, else 422."""
 
 
 class Strict(BaseModel):

@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from cloud.alarms.models import Alarm, AlarmEvent
 from cloud.auth.deps import Role, require_roles
 from cloud.auth.models import User
 from cloud.db import SessionDep
-from cloud.schemas import Public
+from cloud.schemas import Public, QueryTime
 from protocol import AlarmKind
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
@@ -74,7 +74,7 @@ async def list_alarms(
     ] = None,
     kind: AlarmKind | None = None,
     home_id: Annotated[str | None, Query(max_length=128)] = None,
-    since: AwareDatetime | None = None,
+    since: QueryTime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[Alarm]:

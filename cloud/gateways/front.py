@@ -3,8 +3,8 @@
 A home sends a heartbeat and a telemetry batch a minute, so these two POSTs are nearly
 every request. Through FastAPI each one crosses about a dozen middleware, routing and
 dependency layers that cost more CPU than the work itself; ``GatewayFront`` answers them
-directly with the same functions the FastAPI routes call
-(``ingest_routes.heartbeat_answer``, ``telemetry_answer``), turns their exceptions into
+directly, behind the same ``RequestGuard`` as the app, with the same functions the FastAPI
+routes call (``ingest_routes.heartbeat_answer``, ``telemetry_answer``), turns their exceptions into
 answers with the app's own exception handlers (401, 422, 503 exactly as through
 FastAPI), and records the same request-latency metric. Everything else, the lifespan
 included, goes to the FastAPI app unchanged.
@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from cloud.gateways.ingest_routes import heartbeat_answer, telemetry_answer
+from cloud.guards import RequestGuard
 from cloud.metrics import REQUEST_SECONDS
 from protocol.api import HEARTBEAT_PATH, TELEMETRY_PATH
 
@@ -43,12 +44,17 @@ class GatewayFront:
         self._ok_timers = {
             path: REQUEST_SECONDS.labels("POST", path, "200") for path in self._answers
         }
+        self._guarded = RequestGuard(self._answer, max_body_bytes=app.state.settings.max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer = self._answers.get(scope["path"]) if scope["type"] == "http" else None
         if answer is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        await self._guarded(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = self._answers[scope["path"]]
         start = time.perf_counter()
         body = await _body(receive)
         if body is None:  # the client went away

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from cloud.schemas import Public, Strict
 from protocol import AlarmKind
@@ -13,7 +13,11 @@ from protocol import AlarmKind
 Id = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 ]
-Phone = Annotated[str, StringConstraints(max_length=32, pattern=r"^(\+?[0-9][0-9 \-]{2,30})?$")]
+Phone = Annotated[
+    str,
+    StringConstraints(max_length=32, pattern=r"^(\+?[0-9][0-9 \-]{2,30})?$"),
+    AfterValidator(lambda v: v.replace(" ", "").replace("-", "")),  # one spelling per number
+]
 HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Text64 = Annotated[str, StringConstraints(max_length=64)]
 Lat = Annotated[float, Field(ge=-90, le=90)]
@@ -198,7 +202,7 @@ class WorkerCreate(Strict):
     """A community worker or supervisor."""
 
     name: str = Field(min_length=1, max_length=128)
-    phone: Phone
+    phone: Phone = Field(min_length=3)  # one worker per number (SMS replies find them)
     language: Language = "zh"
     role: Literal["worker", "supervisor"] = "worker"
     district: Text64 = ""
@@ -215,7 +219,7 @@ class WorkerUpdate(Strict):
     """Fields to change on a worker (duty status, location, ...)."""
 
     name: str | None = Field(default=None, min_length=1, max_length=128)
-    phone: Phone | None = None
+    phone: Phone | None = Field(default=None, min_length=3)
     language: Language | None = None
     role: Literal["worker", "supervisor"] | None = None
     district: Text64 | None = None

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime
 from cloud.auth.deps import Role, require_roles
 from cloud.auth.models import User
 from cloud.db import utcnow
+from cloud.schemas import QueryTime
 from cloud.timeseries.points import ACTIVITY, VITALS
 from cloud.timeseries.queries import INTERVALS, downsample, pick_interval
 from cloud.timeseries.writer import InfluxError, InfluxWriter
@@ -69,8 +70,8 @@ async def vitals(
     home_id: str,
     _: Reader,
     metric: Literal[tuple(sorted(VITALS))] = "heart_rate",  # type: ignore[valid-type]
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
+    start: QueryTime | None = None,
+    end: QueryTime | None = None,
     interval: Interval | None = None,
 ) -> dict[str, Any]:
     """A resident's vital sign (per device) over ``start``..``end``, downsampled."""
@@ -83,8 +84,8 @@ async def activity(
     home_id: str,
     _: Reader,
     metric: Literal[tuple(sorted(ACTIVITY))] = "motion",  # type: ignore[valid-type]
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
+    start: QueryTime | None = None,
+    end: QueryTime | None = None,
     interval: Interval | None = None,
 ) -> dict[str, Any]:
     """Activity (e.g. motion events per room) over ``start``..``end``, downsampled."""
