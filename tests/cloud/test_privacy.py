@@ -139,11 +139,11 @@ async def test_a_worker_reads_only_the_homes_of_tasks_offered_or_assigned(
     assert assigned["homes"]["home-a"]["access_notes"] == KEY  # the task is theirs: the key
     assert assigned["people"]["home-a"]["id_number"] is None
 
-    async with app.state.sessionmaker() as s:  # deactivated: nothing, task or not
+    async with app.state.sessionmaker() as s:  # deactivated: the login is disabled
         await s.execute(update(Worker).values(active=False))
         await s.commit()
-    assert await _seen(client, me) == {"homes": {}, "people": {}}
-    assert (await client.get("/api/v1/households/home-a", headers=me)).status_code == 404
+    assert (await client.get("/api/v1/households", headers=me)).status_code == 401
+    assert (await client.get("/api/v1/households/home-a", headers=me)).status_code == 401
 
     async with app.state.sessionmaker() as s:  # deleted: the login is unlinked, still nothing
         await s.execute(update(Worker).values(active=True))

@@ -70,7 +70,7 @@ async def test_schema_matches_models_and_round_trips(db_url: str) -> None:
 async def test_unique_worker_phones_migration_refuses_duplicates(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
-        await downgrade(engine, "0002_dispatch")
+        await downgrade(engine, "0004_alarm_identity")  # the revision before 0005_security
         async with engine.begin() as conn:
             for name in ("a", "b"):
                 await conn.execute(

@@ -1,7 +1,7 @@
 """Security: the auth audit log, applied inbound SMS (replays), one worker per phone number.
 
-Revision ID: 0003_security
-Revises: 0002_dispatch
+Revision ID: 0005_security
+Revises: 0004_alarm_identity
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_security"
-down_revision = "0002_dispatch"
+revision = "0005_security"
+down_revision = "0004_alarm_identity"
 branch_labels = None
 depends_on = None
 
