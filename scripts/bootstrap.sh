@@ -33,7 +33,7 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
     # pip warns about optional local mirrors that a machine may not have; keep real errors.
     "$VENV/bin/pip" install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
     "$VENV/bin/pip" install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-    "$VENV/bin/python" -c "import fastapi, aiomqtt, scipy, twilio, pytest" || { echo "bootstrap: pip install failed" >&2; exit 1; }
+    "$VENV/bin/python" -c "import fastapi, aiomqtt, bleak, scipy, twilio, pytest" || { echo "bootstrap: pip install failed" >&2; exit 1; }
     echo "$want" > "$STAMP"
 fi
 echo "bootstrap: ready"
