@@ -209,6 +209,7 @@ class Gateway:
                 self.outbox,
                 client,
                 batch_size=c.batch_size,
+                max_body_bytes=c.max_body_bytes,
                 backoff_min_s=c.backoff_min_s,
                 backoff_max_s=c.backoff_max_s,
                 auth_retry_s=c.auth_retry_s,

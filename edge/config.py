@@ -107,6 +107,13 @@ class CloudConfig(_Section):
     batch_size: int = Field(
         default=50, ge=1, le=500, title="Batch size", description="Envelopes per request."
     )
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        title="Largest request",
+        description="Bytes the cloud takes in one request (its CAREWATCH_MAX_BODY_BYTES); "
+        "batches are cut to stay within it.",
+    )
     backoff_min_s: float = Field(
         default=1.0, gt=0, title="Backoff min", description="First retry delay, seconds."
     )

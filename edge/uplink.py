@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 from collections.abc import Callable
@@ -89,6 +90,21 @@ LANES = (
 )
 
 
+def fit_body(batch: list[Pending], key: str | None, limit: int) -> list[Pending]:
+    """The leading envelopes whose request body stays within ``limit`` bytes (at least one).
+
+    The body is ``dumps_list(key, ...)``: ``{"<key>":[`` + bodies joined by commas + ``]}``.
+    """
+    if key is None:
+        return batch[:1]
+    size = len(json.dumps(key).encode()) + 4
+    for n, pending in enumerate(batch):
+        size += len(pending.body.encode()) + (1 if n else 0)
+        if size > limit and n:
+            return batch[:n]
+    return batch
+
+
 class Uplink:
     """Delivers the outbox to the cloud; ``wake`` is set when something new was committed."""
 
@@ -98,6 +114,7 @@ class Uplink:
         client: httpx.AsyncClient,
         *,
         batch_size: int,
+        max_body_bytes: int = 1 << 20,
         backoff_min_s: float,
         backoff_max_s: float,
         auth_retry_s: float,
@@ -107,6 +124,7 @@ class Uplink:
         self.outbox = outbox
         self.client = client
         self.batch_size = batch_size
+        self.max_body_bytes = max_body_bytes
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
         self.auth_retry_s = auth_retry_s
@@ -135,6 +153,7 @@ class Uplink:
         for lane in LANES:
             batch = lane.fetch(self.outbox, self.batch_size)
             if batch:
+                batch = fit_body(batch, lane.key, self.max_body_bytes)
                 await self._send(lane, batch)
                 return len(batch)
         return 0

@@ -86,3 +86,55 @@ async def test_gateway_delivers_everything_once(
     assert [(a.alarm_id, a.status, a.household_id) for a in rows] == [
         ("e-1", "cancelled", "home-e")
     ]
+
+
+async def test_gateway_batches_stay_within_the_cloud_body_limit(
+    db_url: str, tmp_path: Path, influx: InfluxServer
+) -> None:
+    """Finding 11: a backlog of alarms goes out in batches the cloud takes, never as a 413."""
+    credential = await _register(db_url)
+    outbox = Outbox(tmp_path / "edge")
+    alarms = [
+        AlarmIn(
+            alarm_id=f"big-{i}",
+            gateway_id="gw-e",
+            home_id="home-e",
+            kind=AlarmKind.SOS,
+            severity=Severity.CRITICAL,
+            raised_at=NOW,
+            detector="sos",
+            message="x" * 400,
+        )
+        for i in range(40)
+    ]
+    outbox.write(alarms)  # about 24 KB as one batch of 40
+    limit = 4096
+    settings = make_settings(db_url, tmp_path, influx.url, max_body_bytes=limit)
+    statuses: list[int] = []
+
+    async def seen(resp: httpx.Response) -> None:
+        statuses.append(resp.status_code)
+
+    with ServiceThread(settings, features=()) as svc:
+        async with make_client(svc.url, credential, timeout_s=10) as client:
+            client.event_hooks["response"].append(seen)
+            uplink = Uplink(
+                outbox,
+                client,
+                batch_size=50,
+                max_body_bytes=limit,
+                backoff_min_s=0.1,
+                backoff_max_s=1,
+                auth_retry_s=1,
+                wake=asyncio.Event(),
+            )
+            for _ in range(40):
+                if not await uplink.drain_once():
+                    break
+    assert sum(outbox.backlog().values()) == 0
+    outbox.close()
+    assert set(statuses) == {200} and 6 <= len(statuses) < 40  # batched, each under 4 KiB
+    engine = make_engine(db_url)
+    async with make_sessionmaker(engine)() as session:
+        assert len((await session.scalars(select(Alarm))).all()) == 40
+    await engine.dispose()
