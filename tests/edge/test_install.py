@@ -8,6 +8,7 @@ import json
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiomqtt
 import pytest
@@ -120,3 +121,27 @@ def test_bootstrap_installs_the_mosquitto_clients_the_docs_use() -> None:
     assert "mosquitto-clients" in packages.split("(")[1].split()
     docs = "".join(p.read_text() for p in (REPO / "docs").glob("*.md"))
     assert "mosquitto_sub" in docs
+
+
+def test_the_zigbee2mqtt_example_matches_what_the_gateway_expects() -> None:
+    from edge.brokerauth import ZIGBEE_PREFIX
+    from firmware_profiles.availability import (
+        ZIGBEE2MQTT_ACTIVE_TIMEOUT_S,
+        ZIGBEE2MQTT_PASSIVE_TIMEOUT_S,
+    )
+
+    z2m = yaml.safe_load(
+        (REPO / "deploy" / "zigbee2mqtt" / "configuration.example.yaml").read_text()
+    )
+    assert z2m["mqtt"]["base_topic"] + "/" == ZIGBEE_PREFIX
+    assert z2m["mqtt"]["user"] == ZIGBEE_BRIDGE_USER
+    server = urlsplit(z2m["mqtt"]["server"])
+    listener = f"listener {server.port} {server.hostname}"
+    assert listener in DROP_IN.read_text(), "Zigbee2MQTT connects to the drop-in's listener"
+    assert z2m["advanced"]["last_seen"] in ("epoch", "ISO_8601", "ISO_8601_local")
+    avail = z2m["availability"]
+    assert avail["enabled"] is True
+    assert avail["active"]["timeout"] * 60 == ZIGBEE2MQTT_ACTIVE_TIMEOUT_S
+    assert avail["passive"]["timeout"] * 60 == ZIGBEE2MQTT_PASSIVE_TIMEOUT_S
+    qos = {d["friendly_name"]: d.get("qos", 0) for d in z2m["devices"].values()}
+    assert qos["sos_button"] == 1 and qos["front_door"] == 1
