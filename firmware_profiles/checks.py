@@ -38,6 +38,8 @@ def cross_check(spec: ProfileSpec) -> list[tuple[Loc, str]]:
             problems.append((("fields", i, "converter"), "battery_curve needs a battery_curve"))
     if spec.encoding.format == "binary":
         problems += _check_binary(spec)
+    elif spec.encoding.format == "plain":
+        problems += _check_plain(spec)
     else:
         problems += _check_json(spec)
     problems += _check_examples(spec, set(seen))
@@ -83,12 +85,43 @@ def _check_json(spec: ProfileSpec) -> list[tuple[Loc, str]]:
     return problems
 
 
+def _check_plain(spec: ProfileSpec) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    for i, f in enumerate(spec.fields):
+        try:
+            TopicPattern(f"{spec.topic.pattern}/{f.path}")
+        except ValueError:
+            problems.append(
+                (("fields", i, "path"), f"{f.path!r} is not a topic below the device's")
+            )
+        if f.value_class == ValueClass.BLOCK or f.bit is not None or f.embed or f.path_2x:
+            problems.append((("fields", i), "a plain value has no block, bit, embed or path_2x"))
+    if spec.timestamp is not None:
+        problems.append((("timestamp",), "a plain value carries no time: omit timestamp"))
+    return problems
+
+
+def _plain_patterns(spec: ProfileSpec) -> list[TopicPattern]:
+    out = []
+    for f in spec.fields:
+        try:
+            out.append(TopicPattern(f"{spec.topic.pattern}/{f.path}"))
+        except ValueError:
+            continue
+    return out
+
+
 def _check_examples(spec: ProfileSpec, kinds: set[ReadingKind]) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
     topic = TopicPattern(spec.topic.pattern)
     binary_wire = spec.encoding.format == "binary" and spec.encoding.envelope is None
+    plain = spec.encoding.format == "plain"
+    fits = _plain_patterns(spec) if plain else []
     for i, ex in enumerate(spec.examples):
-        if topic.device_id(ex.topic) is None:
+        if plain:
+            if all(p.device_id(ex.topic) is None for p in fits):
+                problems.append((("examples", i, "topic"), f"{ex.topic!r} is no field's topic"))
+        elif topic.device_id(ex.topic) is None:
             problems.append(
                 (("examples", i, "topic"), f"{ex.topic!r} does not fit {spec.topic.pattern!r}")
             )

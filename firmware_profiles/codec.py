@@ -109,6 +109,12 @@ class PayloadCodec(ABC):
         ``z2m``: the Zigbee2MQTT major version whose field names to write (``1.x``, ``2.x``).
         """
 
+    def encode_messages(
+        self, base_topic: str, values: Mapping[str, Any], ts: float, *, z2m: str | None = None
+    ) -> list[tuple[str, bytes]]:
+        """Every (topic, payload) carrying ``values``: one message on ``base_topic`` here."""
+        return [(base_topic, self.encode(values, ts, z2m=z2m))]
+
     @abstractmethod
     def score(self, payload: bytes) -> float | None:
         """How well ``payload`` fits this device before decoding it; None: not this device."""

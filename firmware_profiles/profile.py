@@ -14,6 +14,7 @@ from firmware_profiles.binary_codec import BinaryCodec
 from firmware_profiles.codec import PayloadCodec
 from firmware_profiles.errors import DecodeError, EncodeError
 from firmware_profiles.json_codec import JsonCodec
+from firmware_profiles.plain_codec import PlainCodec
 from firmware_profiles.schema import Example, ProfileSpec
 from firmware_profiles.topics import TopicPattern
 from protocol.readings import Reading, ReadingKind
@@ -41,9 +42,15 @@ class DeviceProfile:
         self._topic = TopicPattern(spec.topic.pattern)
         avail = spec.availability
         self._availability = TopicPattern(avail.topic) if avail is not None else None
-        self._codec: PayloadCodec = (
-            JsonCodec(spec) if spec.encoding.format == "json" else BinaryCodec(spec)
-        )
+        self._codec: PayloadCodec
+        self._value_topics: list[TopicPattern] = []  # plain: one topic per value
+        if spec.encoding.format == "json":
+            self._codec = JsonCodec(spec)
+        elif spec.encoding.format == "plain":
+            plain = PlainCodec(spec)
+            self._codec, self._value_topics = plain, plain.field_patterns()
+        else:
+            self._codec = BinaryCodec(spec)
         self.power = spec.power
         points = spec.battery_curve or []
         self._volts = np.array([v for v, _ in points], dtype=np.float64)
@@ -73,11 +80,34 @@ class DeviceProfile:
         return self._topic.topic_for(device_id)
 
     def subscription(self) -> str:
-        """MQTT filter covering every device of this profile."""
+        """MQTT filter covering every device of a profile with one topic per device.
+
+        ValueError for a plain profile (one topic per value): use ``subscriptions()``.
+        """
+        if self._value_topics:
+            raise ValueError(f"{self.id}: one topic per value; use subscriptions()")
         return self._topic.subscription()
+
+    def subscriptions(self) -> list[str]:
+        """MQTT filters covering every data topic of every device of this profile."""
+        if self._value_topics:
+            return sorted({p.subscription() for p in self._value_topics})
+        return [self._topic.subscription()]
+
+    def write_topic_filter(self, device_id: str) -> str:
+        """What device ``device_id`` publishes to, as an ACL topic: a plain device's node
+        (``<node>/#``: its entities and its status), else its one topic."""
+        base = self._topic.topic_for(device_id)
+        return f"{base}/#" if self._value_topics else base
 
     def device_id_from_topic(self, topic: str) -> str | None:
         """The device id in ``topic``, or None when the topic is not this profile's."""
+        if self._value_topics:
+            for pattern in self._value_topics:
+                device_id = pattern.device_id(topic)
+                if device_id is not None:
+                    return device_id
+            return None
         return self._topic.device_id(topic)
 
     @property
@@ -119,7 +149,7 @@ class DeviceProfile:
 
     def decode(self, topic: str, payload: bytes, *, received_at: float) -> list[Reading]:
         """Normalized readings in ``payload``; DecodeError names profile, topic and field."""
-        device_id = self._topic.device_id(topic)
+        device_id = self.device_id_from_topic(topic)
         if device_id is None:
             raise DecodeError(
                 f"{self.id}: topic {topic!r} does not fit pattern {self._topic.pattern!r}"
@@ -137,6 +167,19 @@ class DeviceProfile:
         array in g at ``sample_rate_hz``, its first sample at ``ts``. EncodeError names the
         profile, kind and field of a value that cannot be encoded.
         """
+        messages = self.encode_messages(device_id, values, ts=ts, z2m=z2m)
+        if len(messages) != 1:
+            raise EncodeError(
+                f"{self.id}: {sorted(values)} are {len(messages)} messages (one plain value "
+                "per topic): use encode_messages()"
+            )
+        return messages[0]
+
+    def encode_messages(
+        self, device_id: str, values: Mapping[str, Any], *, ts: float, z2m: str | None = None
+    ) -> list[tuple[str, bytes]]:
+        """Every (topic, payload) carrying ``values``: one message, or for a plain profile
+        (ESPHome) one per value. EncodeError as ``encode``."""
         unknown = [k for k in values if k not in self._kind_names]
         if unknown:
             raise EncodeError(
@@ -144,10 +187,10 @@ class DeviceProfile:
                 f"this profile carries {sorted(self._kind_names)}"
             )
         try:
-            topic = self._topic.topic_for(device_id)
+            base = self._topic.topic_for(device_id)
         except ValueError as exc:
             raise EncodeError(f"{self.id}: {exc}") from None
-        return topic, self._codec.encode(values, ts, z2m=z2m)
+        return self._codec.encode_messages(base, values, ts, z2m=z2m)
 
     def battery_percent(self, volts: float) -> float:
         """Battery charge in percent for a cell voltage, from the profile's battery curve.

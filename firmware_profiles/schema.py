@@ -158,7 +158,10 @@ class Envelope(_Strict):
 class Encoding(_Strict):
     """How the payload is laid out."""
 
-    format: Literal["json", "binary"]
+    format: Literal["json", "binary", "plain"] = Field(
+        description="json: one object per message; binary: a struct frame; plain: one value "
+        "per topic (ESPHome's MQTT entities), each field's path the topic below the device's."
+    )
     byte_order: Literal["little", "big"] = "little"
     layout: list[LayoutField] = Field(default_factory=list, description="Binary header fields.")
     block: Name | None = Field(
@@ -170,8 +173,8 @@ class Encoding(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Encoding:
-        if self.format == "json" and (self.layout or self.block or self.envelope):
-            raise ValueError("a json encoding takes no layout, block or envelope")
+        if self.format != "binary" and (self.layout or self.block or self.envelope):
+            raise ValueError(f"a {self.format} encoding takes no layout, block or envelope")
         if self.format == "binary" and not self.layout:
             raise ValueError("a binary encoding needs a layout")
         names = [f.name for f in self.layout]
@@ -220,6 +223,12 @@ class FieldSpec(_Strict):
         default=None, description="Raw value that means 'not measured': no reading."
     )
     integer: bool = Field(default=False, description="JSON: encode as an integer.")
+    decimals: int | None = Field(
+        default=None,
+        ge=0,
+        le=6,
+        description="Plain: digits after the point when encoding (ESPHome's accuracy_decimals).",
+    )
     required: bool = Field(default=False, description="JSON: a payload without it is refused.")
     note: str = Field(default="", description="Why the field is mapped this way.")
 
