@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from device_sim import commands
 from device_sim.datasets import DATASETS
 from device_sim.mqtt import BrokerError
+from device_sim.profiles import use_extra_dirs
 from device_sim.timespec import parse_duration
 from protocol.yamlfile import FileError
 
@@ -90,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate homes (residents and their sensors) and publish over MQTT.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--extra-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also load the device profiles in DIR (repeatable), next to the built-in library",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser(
@@ -182,12 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    use_extra_dirs(args.extra_dir)
     handler = getattr(commands, f"cmd_{args.command}")
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, _terminate)  # stop like Ctrl-C: flush, write the truth
     try:
         return int(handler(args))
-    except FileError as exc:
+    except FileError as exc:  # a bad scenario, manifest or profile file
         print(f"carewatch-sim: error: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:  # UsageError, DatasetError, ProfileLookupError, bad episodes

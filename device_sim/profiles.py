@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -13,12 +14,21 @@ class ProfileLookupError(ValueError):
     """A manifest names a profile the device library does not have."""
 
 
+_EXTRA_DIRS: list[str] = []
+
+
+def use_extra_dirs(dirs: Sequence[str]) -> None:
+    """Load the profiles of ``dirs`` too (``--extra-dir``), next to the built-in library."""
+    _EXTRA_DIRS[:] = list(dirs)
+    library.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def library() -> Any:
-    """The firmware_profiles library, loaded once per process."""
+    """The firmware_profiles library (and any extra directories), loaded once per process."""
     from firmware_profiles import load_library
 
-    return load_library()
+    return load_library(extra_dirs=_EXTRA_DIRS)
 
 
 def profile(profile_id: str) -> Any:

@@ -29,7 +29,7 @@ from edge import __version__
 from edge.alarms import AlarmManager
 from edge.clock import SimClock
 from edge.config import GatewayConfig
-from edge.configfile import credential, load_config, load_home_for
+from edge.configfile import credential, library_for, load_config, load_home_for
 from edge.detectors import build_bank
 from edge.detectors.base import DetectorBank
 from edge.devicestatus import DeviceBoard
@@ -44,7 +44,7 @@ from edge.sdnotify import notify, watchdog_interval_s
 from edge.stages import Queues, Stages
 from edge.telemetry import TelemetryAggregator
 from edge.uplink import Uplink, UplinkError, make_client, post_json
-from firmware_profiles import ProfileLibrary, load_library
+from firmware_profiles import ProfileLibrary
 from protocol import GatewayHeartbeat, HomeManifest
 from protocol.api import HEARTBEAT_PATH
 from protocol.envelopes import utcnow
@@ -82,7 +82,7 @@ class Gateway:
         self.config_file = config_file  # its `devices` are re-read with the manifest
         self.bank_factory = bank_factory
         self.home = home or load_home_for(config)
-        self.library = library or load_library()
+        self.library = library or library_for(config)
         try:
             self.router = Router(self.home, self.library)
         except UnknownProfileError as exc:

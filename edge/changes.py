@@ -4,10 +4,10 @@ Zigbee2MQTT republishes a device's whole cached state with every check-in (its d
 ``cache_state: true``), and ESPHome republishes its retained states on every reconnect: an
 unchanged ``contact: true`` an hour later says the device is alive, not that the door
 moved. The gateway keeps each device's last value of every state kind
-(``protocol.readings.STATE_KINDS``) and lets a state reading through to the detectors only
-when the value changed. Event kinds (SOS, cancel), measurements and blocks always pass. A
-message left with nothing to say becomes one ``heartbeat`` reading, so the device is still
-seen alive.
+(``protocol.readings.is_state_kind``: built-in or declared as data) and lets a state
+reading through to the detectors only when the value changed. Event kinds (SOS, cancel),
+measurements and blocks always pass. A message left with nothing to say becomes one
+``heartbeat`` reading, so the device is still seen alive.
 
 The very first value of a kind from a device (just installed, or no saved state) counts as
 a change: an event that might matter is never swallowed; at worst one check-in after an
@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from protocol import Reading, ReadingKind
-from protocol.readings import STATE_KINDS, Scalar
+from protocol.readings import Kind, Scalar, is_state_kind, kind_named
 
 
 class ChangeFilter:
@@ -29,7 +29,7 @@ class ChangeFilter:
     __slots__ = ("last", "repeats")
 
     def __init__(self) -> None:
-        self.last: dict[tuple[str, ReadingKind], Scalar] = {}
+        self.last: dict[tuple[str, Kind], Scalar] = {}
         self.repeats = 0
 
     def filter(self, readings: list[Reading]) -> list[Reading]:
@@ -37,7 +37,7 @@ class ChangeFilter:
         out: list[Reading] = []
         last = self.last
         for r in readings:
-            if r.kind in STATE_KINDS and r.samples is None:
+            if is_state_kind(r.kind) and r.samples is None:
                 key = (r.device_id, r.kind)
                 if key in last and last[key] == r.value:
                     self.repeats += 1
@@ -68,8 +68,8 @@ class ChangeFilter:
         for device_id, values in state.items():
             for name, value in values.items():
                 try:
-                    kind = ReadingKind(name)
+                    kind = kind_named(name)
                 except ValueError:
                     continue
-                if kind in STATE_KINDS:
+                if is_state_kind(kind):
                     self.last[(str(device_id), kind)] = value

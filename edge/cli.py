@@ -167,11 +167,10 @@ def cmd_mode(args: argparse.Namespace) -> int:
 def cmd_broker_auth(args: argparse.Namespace) -> int:
     """Write the Mosquitto ACL and per-device logins for the paired devices."""
     from edge.brokerauth import broker_auth, write_auth
-    from edge.configfile import load_home_for
-    from firmware_profiles import load_library
+    from edge.configfile import library_for, load_home_for
 
     cfg = resolve_config(args)
-    auth = broker_auth(load_home_for(cfg), load_library())
+    auth = broker_auth(load_home_for(cfg), library_for(cfg))
     acl, passwd = write_auth(auth, args.out)
     print(f"wrote {acl} and {passwd} ({len(auth.users)} logins: {', '.join(auth.users)})")
     print(f"hash the passwords for mosquitto with: mosquitto_passwd -U <copy of {passwd}>")

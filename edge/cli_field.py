@@ -17,7 +17,7 @@ import yaml
 from edge.brokerauth import GATEWAY_USER
 from edge.cli import EXIT_FAIL, EXIT_OK, UsageError, resolve_config
 from edge.config import GatewayConfig
-from edge.configfile import credential, load_config, load_home_for
+from edge.configfile import credential, library_for, load_config, load_home_for
 from edge.devicestatus import DeviceBoard
 from edge.ingest import make_client, payload_bytes
 from edge.outbox import Outbox
@@ -100,10 +100,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     ok = _line(True, "config", str(args.config or "(flags only)"))
     home = load_home_for(cfg)
     ok &= _line(True, "home", f"{cfg.home}: home {home.home_id}, {len(home.devices)} devices")
-    from firmware_profiles import load_library
 
     try:
-        Router(home, load_library())
+        Router(home, library_for(cfg))
         ok &= _line(True, "profiles", "every paired device has a known profile")
     except ValueError as exc:
         ok &= _line(False, "profiles", str(exc))
@@ -155,10 +154,10 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 async def _watch(cfg: GatewayConfig, duration: float | None, live: bool) -> DeviceBoard:
-    from firmware_profiles import DecodeError, PartialDecodeError, load_library
+    from firmware_profiles import DecodeError, PartialDecodeError
 
     home = load_home_for(cfg)
-    router = Router(home, load_library())
+    router = Router(home, library_for(cfg))
     board = DeviceBoard(home, {})
     deadline = None if duration is None else time.monotonic() + duration
     last_draw = 0.0
@@ -214,9 +213,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 async def _listen_for_new(cfg: GatewayConfig, listen_s: float) -> tuple[str, bytes, str]:
     """The first message from a device that is not paired: (topic, payload, device id)."""
-    from firmware_profiles import load_library
 
-    library = load_library()
+    library = library_for(cfg)
     home = load_home_for(cfg)
     paired = {d.device_id for d in home.devices}
     filters = sorted({p.subscription() for p in library})
@@ -256,12 +254,11 @@ def add_device(config_path: Path, device: dict[str, str]) -> None:
 
 def cmd_pair(args: argparse.Namespace) -> int:
     """Pair the next new device heard on the broker."""
-    from firmware_profiles import load_library
 
     cfg = resolve_config(args)
     print(f"listening on {cfg.broker.url} for a new device ({args.timeout:.0f}s)...")
     topic, payload, device_id = asyncio.run(_listen_for_new(cfg, args.timeout))
-    proposals = [p.id for p in load_library().match(topic, payload)]
+    proposals = [p.id for p in library_for(cfg).match(topic, payload)]
     print(f"heard device {device_id!r} on {topic}; matching profiles: {proposals or 'none'}")
     profile = args.profile or (proposals[0] if proposals and args.yes else None)
     if profile is None:

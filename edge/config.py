@@ -250,6 +250,18 @@ class StorageConfig(_Section):
     )
 
 
+class ProfilesConfig(_Section):
+    """Where the device profiles come from."""
+
+    extra_dirs: list[Path] = Field(
+        default_factory=list,
+        title="Extra profile directories",
+        description="Directories of profile files (<id>.yaml) loaded beside the built-in "
+        "library, e.g. a device maker's; relative to this file. An id or Zigbee2MQTT model "
+        "defined twice stops start-up.",
+    )
+
+
 class GatewayConfig(_Section):
     """A gateway: its home, its broker, its cloud, where it keeps data."""
 
@@ -284,6 +296,9 @@ class GatewayConfig(_Section):
     )
     storage: StorageConfig = Field(
         default_factory=StorageConfig, title="Storage", description="SD-card budget."
+    )
+    profiles: ProfilesConfig = Field(
+        default_factory=ProfilesConfig, title="Profiles", description="Device profiles."
     )
     detectors: DetectorsConfig = Field(
         default_factory=DetectorsConfig,

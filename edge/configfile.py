@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from edge.config import GatewayConfig
+from firmware_profiles import ProfileLibrary
 from protocol import HomeManifest, load_home
 from protocol.yamlfile import FileError, validate_text
 
@@ -96,12 +97,23 @@ def _resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
         update["home"] = base / cfg.home
     if not cfg.data_dir.is_absolute():
         update["data_dir"] = base / cfg.data_dir
+    extra = cfg.profiles.extra_dirs
+    if any(not d.is_absolute() for d in extra):
+        dirs = [d if d.is_absolute() else base / d for d in extra]
+        update["profiles"] = cfg.profiles.model_copy(update={"extra_dirs": dirs})
     cred = cfg.cloud.credential_file
     if cred is not None and not cred.is_absolute():
         cfg = cfg.model_copy(
             update={"cloud": cfg.cloud.model_copy(update={"credential_file": base / cred})}
         )
     return cfg.model_copy(update=update) if update else cfg
+
+
+def library_for(cfg: GatewayConfig) -> ProfileLibrary:
+    """The built-in device profiles plus those of ``profiles.extra_dirs``."""
+    from firmware_profiles import load_library
+
+    return load_library(extra_dirs=cfg.profiles.extra_dirs)
 
 
 def credential(cfg: GatewayConfig) -> str | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from protocol import HomeManifest, Reading, ReadingKind, TelemetryBatch, TelemetryPoint
 from protocol.envelopes import from_epoch
+from protocol.readings import kind_info
 
 NUMERIC = frozenset(
     {
@@ -19,9 +20,19 @@ NUMERIC = frozenset(
         ReadingKind.TEMPERATURE,
         ReadingKind.LINK_QUALITY,
         ReadingKind.ILLUMINANCE,
+        ReadingKind.DISTANCE,
     }
 )
 EVENTS = frozenset({ReadingKind.MOTION, ReadingKind.PRESENCE, ReadingKind.DOOR_OPEN})
+
+
+_NUMERIC_NAMES = frozenset(k.value for k in NUMERIC)
+
+
+def _numeric(metric: str) -> bool:
+    """A metric aggregated as min/mean/max (else a count): built in, or declared a number."""
+    info = kind_info(metric)
+    return metric in _NUMERIC_NAMES or (info is not None and info.value_class == "number")
 
 
 @dataclass(slots=True)
@@ -57,14 +68,15 @@ class TelemetryAggregator:
     def add(self, reading: Reading) -> None:
         """Count one reading into its minute (late readings for a closed minute are counted)."""
         kind = reading.kind
-        if kind in NUMERIC:
+        declared = kind_info(kind)  # a kind a profile declares as data: by its value class
+        if _numeric(kind.value):
             value = reading.value
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return
             if not math.isfinite(value):
                 return
             number = float(value)
-        elif kind in EVENTS:
+        elif kind in EVENTS or (declared is not None and declared.value_class == "bool"):
             if reading.value is not True:
                 return
             number = 1.0
@@ -89,7 +101,7 @@ class TelemetryAggregator:
             if not force and minute * 60 + 60 + self.lateness_s > self._watermark:
                 continue
             agg = self._aggs.pop(key)
-            numeric = ReadingKind(metric) in NUMERIC
+            numeric = _numeric(metric)
             points.append(
                 TelemetryPoint(
                     minute=from_epoch(minute * 60),

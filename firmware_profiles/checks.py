@@ -5,7 +5,7 @@ from __future__ import annotations
 from firmware_profiles.schema import ProfileSpec
 from firmware_profiles.topics import TopicPattern
 from firmware_profiles.units import ValueClass
-from protocol.readings import ReadingKind
+from protocol.readings import Kind, ReadingKind
 
 Loc = tuple[str | int, ...]
 
@@ -15,8 +15,12 @@ _INTEGER_TYPES = frozenset({"u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64"
 def cross_check(spec: ProfileSpec) -> list[tuple[Loc, str]]:
     """Every inconsistency between fields, encoding, timestamp and examples, with its location."""
     problems: list[tuple[Loc, str]] = []
-    seen: dict[ReadingKind, int] = {}
+    seen: dict[Kind, int] = {}
     for i, f in enumerate(spec.fields):
+        if not isinstance(f.kind, ReadingKind) and f.kind.value not in spec.kinds:
+            problems.append(
+                (("fields", i, "kind"), f"{f.kind.value!r} is not built in: declare it in kinds:")
+            )
         if f.kind in seen:
             where: Loc = ("fields", i, "kind")
             problems.append((where, f"{f.kind.value} is already fields.{seen[f.kind]}"))
@@ -111,7 +115,7 @@ def _plain_patterns(spec: ProfileSpec) -> list[TopicPattern]:
     return out
 
 
-def _check_examples(spec: ProfileSpec, kinds: set[ReadingKind]) -> list[tuple[Loc, str]]:
+def _check_examples(spec: ProfileSpec, kinds: set[Kind]) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
     topic = TopicPattern(spec.topic.pattern)
     binary_wire = spec.encoding.format == "binary" and spec.encoding.envelope is None

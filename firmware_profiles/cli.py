@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from firmware_profiles.errors import DecodeError, ProfileError, ProfileNotFound
-from firmware_profiles.library import BUILTIN_DIR, load_library
+from firmware_profiles.library import BUILTIN_DIR, ProfileLibrary, load_library
 from firmware_profiles.profile import DeviceProfile
 from firmware_profiles.validate import validate_dir
 
@@ -51,8 +51,12 @@ def markdown_table(profiles: Sequence[DeviceProfile]) -> str:
     return "\n".join(rows)
 
 
+def _library(args: argparse.Namespace) -> ProfileLibrary:
+    return load_library(args.dir, extra_dirs=args.extra_dir)
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
-    profiles = load_library(args.dir).all()
+    profiles = _library(args).all()
     if args.json:
         print(json.dumps([profile_summary(p) for p in profiles], indent=2))
     elif args.markdown:
@@ -64,7 +68,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    good, problems = validate_dir(args.dir)
+    good, problems = validate_dir(args.dir, extra_dirs=args.extra_dir)
     for problem in problems:
         print(problem, file=sys.stderr)
     examples = sum(len(p.examples) for p in good)
@@ -84,7 +88,7 @@ def _payload(args: argparse.Namespace) -> bytes:
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    prof = load_library(args.dir).get(args.profile_id)
+    prof = _library(args).get(args.profile_id)
     payload = _payload(args)
     received_at = time.time() if args.received_at is None else args.received_at
     readings = prof.decode(args.topic, payload, received_at=received_at)
@@ -100,7 +104,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_match(args: argparse.Namespace) -> int:
-    matches = load_library(args.dir).match(args.topic, _payload(args))
+    matches = _library(args).match(args.topic, _payload(args))
     if not matches:
         print(f"error: no profile decodes this payload on {args.topic!r}", file=sys.stderr)
         return 1
@@ -114,7 +118,23 @@ def _add_payload_args(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--payload", help="payload text (JSON devices)")
     group.add_argument("--payload-hex", help="payload bytes as hex (binary devices)")
+    _add_dir_args(p)
+
+
+def _add_dir_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", type=Path, help="load profiles from this directory instead")
+    _add_extra_dir(p)
+
+
+def _add_extra_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--extra-dir",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also load the profiles in DIR (repeatable), next to the built-in library",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,11 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="a JSON array of profile objects")
     fmt.add_argument("--markdown", action="store_true", help="a Markdown table (for the docs)")
-    p.add_argument("--dir", type=Path, help="load profiles from this directory instead")
+    _add_dir_args(p)
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("validate", help="check every profile and run its examples both ways")
     p.add_argument("dir", nargs="?", type=Path, default=BUILTIN_DIR, help="profile directory")
+    _add_extra_dir(p)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("decode", help="decode one payload; one JSON reading per line")

@@ -16,7 +16,7 @@ import numpy as np
 
 from firmware_profiles.errors import ConversionError
 from firmware_profiles.units import ValueClass
-from protocol.readings import ReadingKind
+from protocol.readings import Kind
 
 
 class Skip:
@@ -36,7 +36,7 @@ EncodeFn = Callable[[Any], Any]
 class FieldContext:
     """What a converter needs from a field declaration, resolved at load time."""
 
-    kind: ReadingKind
+    kind: Kind
     scale: float = 1.0
     offset: float = 0.0
     divisor: float = 1.0

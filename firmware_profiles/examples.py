@@ -81,8 +81,8 @@ def check_example(profile: DeviceProfile, example: Example) -> list[str]:
             device_id, expected_values(example), ts=example.ts, z2m=example.z2m
         )
         # A later arrival time: the event time must come back from the payload itself (a
-        # plain value carries none: its time is the arrival, kept as the example's).
-        later = 0.0 if profile.spec.encoding.format == "plain" else 1000.0
+        # payload without a timestamp, a plain value, has the arrival time: the example's).
+        later = 0.0 if profile.spec.timestamp is None else 1000.0
         again = [
             r
             for topic, payload in messages

@@ -11,7 +11,7 @@ from firmware_profiles.converters import CONVERTERS, SKIP, DecodeFn, EncodeFn, F
 from firmware_profiles.errors import ConversionError
 from firmware_profiles.schema import ProfileSpec
 from firmware_profiles.units import ValueClass
-from protocol.readings import ReadingKind
+from protocol.readings import Kind
 
 
 class Missing:
@@ -30,7 +30,7 @@ _INTEGER_LAYOUT = frozenset({"u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64
 class CompiledField:
     """One field, ready to run: where its raw value sits and its two conversion functions."""
 
-    kind: ReadingKind
+    kind: Kind
     path: str
     keys: tuple[str, ...]
     alt_keys: tuple[str, ...] | None  # Zigbee2MQTT 2.x's name of the same value

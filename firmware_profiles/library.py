@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from firmware_profiles.checks import cross_check
 from firmware_profiles.errors import ProfileError, ProfileNotFound
 from firmware_profiles.profile import DeviceProfile
-from firmware_profiles.schema import ProfileSpec
+from firmware_profiles.schema import KindsSection, ProfileSpec
+from protocol.readings import KindInfo, declare_kind
 from protocol.yamlfile import FileError, format_validation_error, line_of, parse_yaml_text
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "devices"
@@ -32,6 +34,7 @@ def load_profile(path: str | Path) -> DeviceProfile:
         raise ProfileError(p, exc.problems) from exc
     if not isinstance(data, dict):
         raise ProfileError(p, ["1: (top level): a profile is a mapping of fields"])
+    _declare_kinds(p, data, root)
     try:
         spec = ProfileSpec.model_validate(data)
     except ValidationError as exc:
@@ -40,9 +43,39 @@ def load_profile(path: str | Path) -> DeviceProfile:
         f"{line_of(root, loc) or 1}: {'.'.join(map(str, loc))}: {msg}"
         for loc, msg in cross_check(spec)
     ]
+    if spec.id != p.stem:
+        problems.insert(
+            0,
+            f"{line_of(root, ('id',)) or 1}: id: {spec.id!r} does not match the file name "
+            f"{p.name!r}: a profile lives in <id>.yaml ({spec.id}.yaml)",
+        )
     if problems:
         raise ProfileError(p, problems)
     return DeviceProfile(spec, source=p)
+
+
+def _declare_kinds(path: Path, data: dict[str, Any], root: Any) -> None:
+    """Register the kinds the file's ``kinds:`` declares, before its fields name them."""
+    raw = data.get("kinds")
+    if raw is None:
+        return
+    try:
+        section = TypeAdapter(KindsSection).validate_python(raw)
+    except ValidationError as exc:
+        problems = format_validation_error(exc, root)
+        raise ProfileError(path, [_prefixed(problem, "kinds") for problem in problems]) from exc
+    for name, decl in section.items():
+        info = KindInfo(name, decl.unit, decl.value, decl.event, frozenset(decl.values))
+        try:
+            declare_kind(info)
+        except ValueError as exc:
+            line = line_of(root, ("kinds", name)) or 1
+            raise ProfileError(path, [f"{line}: kinds.{name}: {exc}"]) from exc
+
+
+def _prefixed(problem: str, prefix: str) -> str:
+    line, _, rest = problem.partition(": ")
+    return f"{line}: {prefix}.{rest}" if rest else problem
 
 
 def profile_files(directory: str | Path) -> list[Path]:
@@ -133,13 +166,20 @@ def _line(prof: DeviceProfile, loc: tuple[str, ...]) -> int:
     return line_of(root, loc) or 1
 
 
-def load_library(path: str | Path | None = None) -> ProfileLibrary:
-    """The built-in profiles (loaded once), or every profile file in directory ``path``."""
-    if path is None:
-        return _builtin()
-    return ProfileLibrary(load_profile(p) for p in profile_files(path))
+def load_library(
+    path: str | Path | None = None, *, extra_dirs: Sequence[str | Path] = ()
+) -> ProfileLibrary:
+    """The built-in profiles (or every profile file in directory ``path``) plus the profile
+    files of each of ``extra_dirs``; an id or Zigbee2MQTT model defined twice is refused.
+
+    The built-in library, and each set of extra directories, is loaded once per process.
+    """
+    if path is not None:
+        return ProfileLibrary(load_profile(p) for p in profile_files(path))
+    return _cached(tuple(str(Path(d).resolve()) for d in extra_dirs))
 
 
 @functools.cache
-def _builtin() -> ProfileLibrary:
-    return load_library(BUILTIN_DIR)
+def _cached(extra_dirs: tuple[str, ...]) -> ProfileLibrary:
+    files = [*profile_files(BUILTIN_DIR), *(f for d in extra_dirs for f in profile_files(d))]
+    return ProfileLibrary(load_profile(p) for p in files)

@@ -76,7 +76,7 @@ class PlainCodec(PayloadCodec):
         base = self.topic.topic_for(device_id) + "/"
         fields = self.by_path.get(topic.removeprefix(base)) if topic.startswith(base) else None
         if fields is None:
-            raise self._fail(topic, "topic", f"no field of this profile is published there")
+            raise self._fail(topic, "topic", "no field of this profile is published there")
         try:
             raw = parse_plain(payload)
         except ValueError as exc:

@@ -17,7 +17,7 @@ from firmware_profiles.json_codec import JsonCodec
 from firmware_profiles.plain_codec import PlainCodec
 from firmware_profiles.schema import Example, ProfileSpec
 from firmware_profiles.topics import TopicPattern
-from protocol.readings import Reading, ReadingKind
+from protocol.readings import Kind, Reading
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class DeviceProfile:
         self.sample_rate_hz = spec.sample_rate_hz
         self.priority = spec.recognise.priority
         self.zigbee2mqtt_models: tuple[str, ...] = tuple(spec.recognise.zigbee2mqtt_models)
-        self.kinds: frozenset[ReadingKind] = frozenset(f.kind for f in spec.fields)
+        self.kinds: frozenset[Kind] = frozenset(f.kind for f in spec.fields)
         self._kind_names = frozenset(k.value for k in self.kinds)
         self._topic = TopicPattern(spec.topic.pattern)
         avail = spec.availability

@@ -10,6 +10,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -22,18 +24,30 @@ from pydantic import (
 from firmware_profiles.converters import CONVERTERS, DEFAULT_CONVERTER
 from firmware_profiles.topics import TopicPattern
 from firmware_profiles.units import (
-    ENUM_VALUES,
     KNOWN_UNITS,
-    VALUE_CLASS,
     ValueClass,
     canonical_unit,
     divisor,
+    enum_values,
+    value_class_of,
 )
-from protocol.readings import ReadingKind
+from protocol.readings import KIND_NAME, Kind, ReadingKind, kind_named
+
+
+def _kind(value: Any) -> Kind:
+    if isinstance(value, ReadingKind):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"a kind is a name, got {value!r}")
+    return kind_named(value)  # a kind of this file's `kinds:` is declared before validation
+
+
+KindField = Annotated[Kind, PlainValidator(_kind), PlainSerializer(str)]
 
 ProfileId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-Family = Literal["motion", "radar", "wearable", "fall_pendant", "door", "button"]
+BUILTIN_FAMILIES = ("motion", "radar", "wearable", "fall_pendant", "door", "button")
+Family = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 LayoutType = Literal["u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "f32", "f64"]
 Embed = Literal["base64", "hex"]
 JsonScalar = StrictBool | StrictInt | StrictFloat | StrictStr
@@ -187,7 +201,7 @@ class Encoding(_Strict):
 class FieldSpec(_Strict):
     """One payload field mapped to one normalized reading."""
 
-    kind: ReadingKind = Field(description="The reading kind it produces.")
+    kind: KindField = Field(description="The reading kind it produces (built in or declared).")
     path: str = Field(min_length=1, description="JSON path (a.b.0) or binary layout name.")
     path_2x: str | None = Field(
         default=None,
@@ -256,7 +270,10 @@ class FieldSpec(_Strict):
     @property
     def value_class(self) -> ValueClass:
         """What the reading holds: bool, number, enum or block."""
-        return VALUE_CLASS[self.kind]
+        vclass = value_class_of(self.kind)
+        if vclass is None:
+            raise ValueError(f"kind {self.kind.value!r} cannot come from a payload field")
+        return vclass
 
     @property
     def converter_name(self) -> str:
@@ -271,7 +288,7 @@ class FieldSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpec:
         where = f"field {self.kind.value} (path {self.path!r})"
-        if self.kind not in VALUE_CLASS:
+        if value_class_of(self.kind) is None:
             raise ValueError(f"{where}: kind {self.kind.value!r} cannot come from a payload field")
         conv = CONVERTERS[self.converter_name]
         if conv.yields is not None and conv.yields != self.value_class:
@@ -304,24 +321,48 @@ class FieldSpec(_Strict):
         return self
 
 
-def _check_lookup_value(kind: ReadingKind, vclass: ValueClass, value: Any, where: str) -> None:
+def _check_lookup_value(kind: Kind, vclass: ValueClass, value: Any, where: str) -> None:
     ok = {
         ValueClass.BOOL: isinstance(value, bool),
         ValueClass.NUMBER: isinstance(value, int | float) and not isinstance(value, bool),
-        ValueClass.ENUM: value in ENUM_VALUES.get(kind, frozenset()),
+        ValueClass.ENUM: value in enum_values(kind),
         ValueClass.BLOCK: False,
     }[vclass]
     if not ok:
-        allowed = sorted(ENUM_VALUES[kind]) if vclass == ValueClass.ENUM else vclass.value
+        allowed = sorted(enum_values(kind)) if vclass == ValueClass.ENUM else vclass.value
         raise ValueError(f"{where}: lookup value {value!r} is not valid for it; allowed: {allowed}")
 
 
 class ExpectedReading(_Strict):
     """One reading an example payload must decode to."""
 
-    kind: ReadingKind
+    kind: KindField
     value: JsonScalar | None = None
     samples: list[list[float]] | None = Field(default=None, description="Block rows, in g.")
+
+
+class KindDecl(_Strict):
+    """A reading kind this profile declares as data (humidity, ...), beside the built-ins."""
+
+    unit: str = Field(
+        min_length=1, max_length=16, description="Canonical unit of the kind (%, hPa, ...)."
+    )
+    value: Literal["bool", "number", "enum"] = Field(description="What a reading holds.")
+    event: bool = Field(
+        default=False,
+        description="True: every message is an event (a press); false: a state or measure, "
+        "whose repeats on check-in are no event.",
+    )
+    values: list[str] = Field(default_factory=list, description="An enum's values.")
+
+    @model_validator(mode="after")
+    def _enum_values(self) -> KindDecl:
+        if (self.value == "enum") != bool(self.values):
+            raise ValueError("values go with value: enum (and an enum needs them)")
+        return self
+
+
+KindsSection = dict[Annotated[str, StringConstraints(pattern=KIND_NAME)], KindDecl]
 
 
 class Example(_Strict):
@@ -368,7 +409,20 @@ class ProfileSpec(_Strict):
     id: ProfileId = Field(description="Unique id, also the file name: <id>.yaml.")
     vendor: str = Field(min_length=1)
     model: str = Field(min_length=1)
-    family: Family
+    family: Family = Field(
+        description="motion | radar | wearable | fall_pendant | door | button, or a family "
+        "this file declares in `families` (environment, ...)."
+    )
+    families: list[Family] = Field(
+        default_factory=list,
+        description="New families this file declares (a family not built in must be listed, "
+        "so a misspelt one is refused).",
+    )
+    kinds: KindsSection = Field(
+        default_factory=dict,
+        description="Reading kinds this file declares (name -> unit, value, event); a field "
+        "may use them like the built-in kinds.",
+    )
     description: str = Field(default="", description="One line for the device table.")
     recognise: Recognition = Field(default_factory=Recognition)
     topic: Topic
@@ -389,6 +443,15 @@ class ProfileSpec(_Strict):
     )
     fields: list[FieldSpec] = Field(min_length=1)
     examples: list[Example] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_family(self) -> ProfileSpec:
+        if self.family not in BUILTIN_FAMILIES and self.family not in self.families:
+            raise ValueError(
+                f"family {self.family!r} is not built in ({', '.join(BUILTIN_FAMILIES)}); "
+                "declare a new one in `families:`"
+            )
+        return self
 
     @field_validator("battery_curve")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from protocol.readings import UNITS, ReadingKind
+from protocol.readings import Kind, ReadingKind, kind_info, unit_of
 
 
 class ValueClass(StrEnum):
@@ -36,6 +36,7 @@ VALUE_CLASS: dict[ReadingKind, ValueClass] = {
     ReadingKind.TEMPERATURE: ValueClass.NUMBER,
     ReadingKind.ILLUMINANCE: ValueClass.NUMBER,
     ReadingKind.LINK_QUALITY: ValueClass.NUMBER,
+    ReadingKind.DISTANCE: ValueClass.NUMBER,
     ReadingKind.HEARTBEAT: ValueClass.BOOL,
 }
 
@@ -56,19 +57,38 @@ DIVISORS: dict[str, dict[str, float]] = {
     "°C": {"°C": 1.0},
     "lx": {"lx": 1.0},
     "lqi": {"lqi": 1.0, "dBm": 1.0},
+    "m": {"m": 1.0, "cm": 100.0, "mm": 1000.0},
     "": {"": 1.0},
 }
 
 KNOWN_UNITS: frozenset[str] = frozenset(u for table in DIVISORS.values() for u in table)
 
 
-def canonical_unit(kind: ReadingKind) -> str:
+def canonical_unit(kind: Kind) -> str:
     """The unit a normalized reading of ``kind`` is expressed in."""
-    return UNITS.get(kind, "")
+    return unit_of(kind)
+
+
+def value_class_of(kind: Kind) -> ValueClass | None:
+    """What a reading of ``kind`` holds (built-in or declared); None for an unknown kind."""
+    if isinstance(kind, ReadingKind):
+        return VALUE_CLASS.get(kind)
+    info = kind_info(kind)
+    return ValueClass(info.value_class) if info is not None else None
+
+
+def enum_values(kind: Kind) -> frozenset[str]:
+    """The values an enum kind may take (built-in or declared)."""
+    if isinstance(kind, ReadingKind):
+        return ENUM_VALUES.get(kind, frozenset())
+    info = kind_info(kind)
+    return info.values if info is not None else frozenset()
 
 
 def divisor(canonical: str, unit: str) -> float:
     """What to divide a value in ``unit`` by to express it in ``canonical``; ValueError if none."""
+    if unit == canonical:
+        return 1.0
     table = DIVISORS.get(canonical, {})
     if unit not in table:
         raise ValueError(

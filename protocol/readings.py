@@ -38,6 +38,7 @@ class ReadingKind(StrEnum):
     TEMPERATURE = "temperature"  # °C
     ILLUMINANCE = "illuminance"  # lux
     LINK_QUALITY = "link_quality"  # 0-255 (Zigbee LQI) or dBm, per profile
+    DISTANCE = "distance"  # m, radar's distance to the person
     HEARTBEAT = "heartbeat"  # device alive, value unused
 
 
@@ -61,6 +62,7 @@ UNITS: dict[ReadingKind, str] = {
     ReadingKind.TEMPERATURE: "°C",
     ReadingKind.ILLUMINANCE: "lx",
     ReadingKind.LINK_QUALITY: "lqi",
+    ReadingKind.DISTANCE: "m",
     ReadingKind.HEARTBEAT: "",
 }
 
@@ -75,6 +77,101 @@ STATE_KINDS: frozenset[ReadingKind] = frozenset(
 
 Scalar = float | int | bool | str | None
 
+KIND_NAME = r"^[a-z][a-z0-9_]{0,31}$"
+VALUE_CLASSES = ("bool", "number", "enum")
+
+
+class DeclaredKind(str):
+    """A reading kind declared as data by a profile file (``humidity``), not built in.
+
+    A ``str`` with ``.value`` like a ReadingKind member, so code that names kinds by value
+    treats both alike; its unit, value class and event flag are in ``kind_info``.
+    """
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        """The kind's name."""
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"DeclaredKind({str(self)!r})"
+
+
+Kind = ReadingKind | DeclaredKind
+
+
+@dataclass(frozen=True, slots=True)
+class KindInfo:
+    """What a declared kind is: its canonical unit, value class, and whether it is an event."""
+
+    name: str
+    unit: str
+    value_class: str  # one of VALUE_CLASSES
+    event: bool = False
+    values: frozenset[str] = frozenset()  # an enum's values
+
+
+_DECLARED: dict[str, KindInfo] = {}
+
+
+def declare_kind(info: KindInfo) -> DeclaredKind:
+    """Register a kind declared as data; ValueError if it clashes with a built-in or with an
+    earlier, different declaration of the same name (two profiles must agree)."""
+    if info.name in ReadingKind.__members__.values() or info.name in BUILTIN_NAMES:
+        raise ValueError(f"kind {info.name!r} is built in; declare only new kinds")
+    if info.value_class not in VALUE_CLASSES:
+        raise ValueError(f"kind {info.name!r}: value class must be one of {VALUE_CLASSES}")
+    earlier = _DECLARED.setdefault(info.name, info)
+    if earlier != info:
+        raise ValueError(
+            f"kind {info.name!r} is already declared differently: {earlier}, now {info}"
+        )
+    return DeclaredKind(info.name)
+
+
+def kind_info(kind: Kind | str) -> KindInfo | None:
+    """The declaration of a declared kind; None for a built-in or unknown name."""
+    return _DECLARED.get(str(kind))
+
+
+def kind_named(name: str) -> Kind:
+    """The built-in or declared kind called ``name``; ValueError naming the known ones."""
+    if name in BUILTIN_NAMES:
+        return ReadingKind(name)
+    if name in _DECLARED:
+        return DeclaredKind(name)
+    known = sorted([*BUILTIN_NAMES, *_DECLARED])
+    raise ValueError(f"unknown reading kind {name!r}; known: {', '.join(known)}")
+
+
+def unit_of(kind: Kind | str) -> str:
+    """The canonical unit of a built-in or declared kind ('' when unknown)."""
+    if isinstance(kind, ReadingKind):
+        return UNITS.get(kind, "")
+    info = _DECLARED.get(str(kind))
+    return info.unit if info is not None else ""
+
+
+def is_event_kind(kind: Kind) -> bool:
+    """Every message of it is an event (a press), never a repeated state."""
+    if isinstance(kind, ReadingKind):
+        return kind in EVENT_KINDS
+    info = _DECLARED.get(str(kind))
+    return info is not None and info.event
+
+
+def is_state_kind(kind: Kind) -> bool:
+    """It holds a state (true/false or an enum) that check-ins repeat: only a change counts."""
+    if isinstance(kind, ReadingKind):
+        return kind in STATE_KINDS
+    info = _DECLARED.get(str(kind))
+    return info is not None and not info.event and info.value_class in ("bool", "enum")
+
+
+BUILTIN_NAMES: frozenset[str] = frozenset(k.value for k in ReadingKind)
+
 
 @dataclass(frozen=True, slots=True)
 class Reading:
@@ -87,7 +184,7 @@ class Reading:
 
     device_id: str
     ts: float
-    kind: ReadingKind
+    kind: Kind
     value: Scalar = None
     samples: npt.NDArray[np.float64] | None = None
     rate_hz: float | None = None
@@ -105,7 +202,7 @@ class Reading:
                 f"Reading {self.kind} for device {self.device_id!r} has samples but no rate_hz"
             )
         if not self.unit:
-            object.__setattr__(self, "unit", UNITS.get(self.kind, ""))
+            object.__setattr__(self, "unit", unit_of(self.kind))
 
     @property
     def is_block(self) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from protocol import AlarmKind, Reading, ReadingKind
+from protocol.readings import Kind
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class DetectorBank:
 
     def __init__(self, detectors: Iterable[Detector]) -> None:
         self.detectors: list[Detector] = list(detectors)
-        self._routes: dict[ReadingKind, list[Detector]] = {}
+        self._routes: dict[Kind, list[Detector]] = {}
         for det in self.detectors:
             for kind in det.kinds:
                 self._routes.setdefault(kind, []).append(det)

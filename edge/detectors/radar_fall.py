@@ -75,7 +75,7 @@ class RadarFallDetector(Detector):
                 ReadingKind.RADAR_FALL: "flag",
                 ReadingKind.MOTION: "moving",
                 ReadingKind.PRESENCE: "gone",
-            }[reading.kind]
+            }[ReadingKind(reading.kind)]
             hit = v == 0 if reading.kind == ReadingKind.PRESENCE else v != 0
             events, end = [(float(ts), name) for ts in t[hit]], float(t[-1])
         out: list[Detection] = []

@@ -39,7 +39,8 @@ def test_validate_reports_bad_files_and_failing_examples(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(tmp_path, VALID.replace("unit: mV", "unit: volts"), name="bad.yaml")
-    write(tmp_path, VALID.replace("value: 2.9", "value: 3.9"), name="wrong.yaml")
+    wrong = VALID.replace("value: 2.9", "value: 3.9").replace("id: test-pir", "id: wrong")
+    write(tmp_path, wrong, name="wrong.yaml")
     assert main(["validate", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert f"{tmp_path / 'bad.yaml'}:19: fields.1.unit: Value error, unknown unit 'volts'" in err
@@ -47,10 +48,10 @@ def test_validate_reports_bad_files_and_failing_examples(
 
 
 def test_validate_refuses_duplicate_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    shutil.copy(BUILTIN_DIR / "domus-dp1.yaml", tmp_path / "a.yaml")
-    shutil.copy(BUILTIN_DIR / "domus-dp1.yaml", tmp_path / "b.yaml")
-    assert main(["validate", str(tmp_path)]) == 1
-    assert "b.yaml:2: id: duplicate profile id 'domus-dp1'" in capsys.readouterr().err
+    shutil.copy(BUILTIN_DIR / "aqara-mccgq11lm.yaml", tmp_path / "aqara-mccgq11lm.yaml")
+    assert main(["validate", "--extra-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'aqara-mccgq11lm.yaml'}:2: id: duplicate profile id" in err
 
 
 def test_decode_prints_one_json_reading_per_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -105,13 +105,21 @@ def test_not_yaml(tmp_path: Path) -> None:
 
 
 def test_duplicate_id_is_refused_naming_both_files(tmp_path: Path) -> None:
-    write(tmp_path)
-    write(tmp_path, name="copy.yaml")
+    write(
+        tmp_path, VALID.replace("id: test-pir", "id: aqara-mccgq11lm"), name="aqara-mccgq11lm.yaml"
+    )
     with pytest.raises(ProfileError) as info:
-        load_library(tmp_path)
+        load_library(extra_dirs=[tmp_path])
     msg = str(info.value)
-    assert "duplicate profile id 'test-pir'" in msg
-    assert "copy.yaml:1: id:" in msg or "test-pir.yaml:1: id:" in msg
+    assert f"{tmp_path / 'aqara-mccgq11lm.yaml'}:1: id: duplicate profile id" in msg
+    assert "already defined in" in msg and "firmware_profiles/devices/aqara-mccgq11lm.yaml" in msg
+
+
+def test_an_id_that_is_not_the_file_name_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, name="my-pir.yaml")
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    assert f"{path}:1: id: 'test-pir' does not match the file name 'my-pir.yaml'" in str(info.value)
 
 
 def _with_models(text: str, pid: str, models: str) -> str:
