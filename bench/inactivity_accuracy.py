@@ -1,33 +1,37 @@
 """Inactivity, not-up, night wandering and bathroom dwell: false alarms and detection delay.
 
-Two sources, both through the gateway's path (``Reading`` objects into the home's
-``DetectorBank``, ``tick`` once per simulated minute, default configuration):
+Through the gateway's path (``Reading`` objects into the home's detectors, ``tick`` once
+per simulated minute, default configuration, no sleep or wake time given):
 
-* van Kasteren house A (``--root``): every sensor firing is activity (open and close are
-  two door-contact readings; the front door is the home's front door). Every alarm on
-  this healthy man's 28 days is false. Incidents: at ``--incidents`` random times when he
-  is at home (not inside an annotated "leave house" span), everything after is removed (a
-  person who stops moving) and the delay to the first inactivity / not-up alarm is
-  measured; the detector's state up to that time comes from the real history (snapshots).
-* simulated months from ``device_sim`` for each built-in home (``--days``): false alarms
-  per resident-day with normal life only, then injected ``stop_moving`` incidents (the
-  person does not move again for ``--incident-hours``) and night wandering episodes.
+* homes in the generic ambient-homes format (``--home DIR``, repeatable; see that
+  folder's README): every firing is an "on" reading at its start and "off" at its end
+  (contacts and appliances as contacts, PIRs as motion, pressure mats as occupancy, the
+  front doors as the home's front doors). Every alarm on these healthy residents' records
+  is false. Incidents: at ``--incidents`` seeded random times when the resident is at home
+  (not inside an ``away.csv`` span), everything after is removed (a person who stops
+  moving) and the delay to the first inactivity / not-up alarm is measured; the
+  detectors' state up to that time comes from the real history (daily snapshots).
+  Printed per home and pooled.
+* ``--sim``: simulated months from ``device_sim`` for each built-in home (``--days``):
+  false alarms per resident-day with normal life only, then injected ``stop_moving``
+  incidents (the person does not move again for ``--incident-hours``) and night
+  wandering episodes.
 
-    python bench/inactivity_accuracy.py [--root DIR] [--json] [--no-sim]
+    python bench/inactivity_accuracy.py [--home DIR ...] [--json] [--sim]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
-import re
+import math
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -41,60 +45,111 @@ from edge.detectors.inactivity import InactivityDetector  # noqa: E402
 from edge.detectors.night_wandering import NightWanderingDetector  # noqa: E402
 from protocol import HomeManifest, Reading, ReadingKind, load_home  # noqa: E402
 
-DEFAULT_ROOT = REPO.parent / "shared" / "datasets" / "kasteren-house-a"
+AMBIENT = REPO.parent / "shared" / "datasets" / "ambient-homes"
+DEFAULT_HOMES = (AMBIENT / "kasteren-a",)
 HOMES_DIR = REPO / "device_sim" / "homes"
 TICK_S = 60.0
 DAY = 86400.0
 HOME_KINDS = ("inactivity", "not_up", "night_wandering", "bathroom_dwell")
+MAINTENANCE_KINDS = ("sensor_silent",)
 INCIDENT_KINDS = frozenset({"inactivity", "not_up"})
-# Kasteren sensor id -> (device id, room); 12 is the front door.
-KASTEREN_SENSORS = {
-    1: ("microwave", "kitchen"),
-    5: ("toilet-door", "bathroom"),
-    6: ("bathroom-door", "bathroom"),
-    7: ("cups-cupboard", "kitchen"),
-    8: ("fridge", "kitchen"),
-    9: ("plates-cupboard", "kitchen"),
-    12: ("front-door", "entrance"),
-    13: ("dishwasher", "kitchen"),
-    14: ("toilet-flush", "bathroom"),
-    17: ("freezer", "kitchen"),
-    18: ("pans-cupboard", "kitchen"),
-    20: ("washing-machine", "bathroom"),
-    23: ("groceries-cupboard", "kitchen"),
-    24: ("bedroom-door", "bedroom"),
+# sensors.csv kind -> the reading kind its firing becomes (contacts and appliances are
+# contacts that open and close; a pressure mat is occupancy while pressed)
+SENSOR_READINGS = {
+    "motion": ReadingKind.MOTION,
+    "contact": ReadingKind.DOOR_OPEN,
+    "appliance": ReadingKind.DOOR_OPEN,
+    "front_door": ReadingKind.DOOR_OPEN,
+    "pressure": ReadingKind.OCCUPANCY,
 }
-ROW = re.compile(r"^(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)\s+(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)\s+(\d+)")
 
 
-def _epoch(text: str, tz: ZoneInfo) -> float:
-    return datetime.strptime(text, "%d-%b-%Y %H:%M:%S").replace(tzinfo=tz).timestamp()
+class HomeFormatError(ValueError):
+    """A home folder that is not in the ambient-homes format (names file and line)."""
 
 
-def kasteren(root: Path, tz: ZoneInfo) -> tuple[list[Reading], list[tuple[float, float]]]:
-    """Door-contact readings of every firing, and the annotated 'leave house' spans."""
-    readings = []
-    for line in (root / "kasterenSenseData.txt").read_text(errors="replace").splitlines():
-        m = ROW.match(line.strip())
-        if not m or int(m.group(3)) not in KASTEREN_SENSORS:
-            continue
-        dev = KASTEREN_SENSORS[int(m.group(3))][0]
-        on, off = _epoch(m.group(1), tz), _epoch(m.group(2), tz)
-        readings.append(Reading(dev, on, ReadingKind.DOOR_OPEN, value=True))
-        readings.append(Reading(dev, max(on, off), ReadingKind.DOOR_OPEN, value=False))
+@dataclass(frozen=True)
+class AmbientHome:
+    """One home of the ambient-homes format, as readings."""
+
+    name: str
+    ctx: HomeContext
+    readings: list[Reading]
+    away: list[tuple[float, float]]
+    start: float
+    end: float
+
+
+def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) of a CSV file whose header must hold ``columns``."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = set(columns) - set(reader.fieldnames or ())
+            if missing:
+                raise HomeFormatError(f"{path}: header lacks {sorted(missing)}")
+            for row in reader:
+                yield reader.line_num, row
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HomeFormatError(f"{path}: {exc}") from exc
+
+
+def _seconds(path: Path, line: int, row: dict[str, str], col: str) -> float:
+    try:
+        value = float(row[col])
+    except (TypeError, ValueError):
+        raise HomeFormatError(f"{path}:{line}: {col} {row[col]!r} is not Unix seconds") from None
+    if not math.isfinite(value):
+        raise HomeFormatError(f"{path}:{line}: {col} {row[col]!r} is not Unix seconds")
+    return value
+
+
+def load_ambient_home(folder: Path) -> AmbientHome:
+    """Read ``home.json``, ``sensors.csv``, ``events.csv`` and ``away.csv`` of one home.
+
+    Each firing becomes an "on" reading at its start and an "off" reading at its end; no
+    sleep or wake time is given to the detectors (they learn them)."""
+    try:
+        meta = json.loads((folder / "home.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HomeFormatError(f"{folder / 'home.json'}: {exc}") from exc
+    sensors: dict[str, tuple[str, ReadingKind]] = {}
+    front = {str(d) for d in meta.get("front_doors", [])}
+    path = folder / "sensors.csv"
+    for line, row in _rows(path, ("sensor", "room", "kind")):
+        if row["kind"] not in SENSOR_READINGS:
+            raise HomeFormatError(f"{path}:{line}: unknown sensor kind {row['kind']!r}")
+        sensors[row["sensor"]] = (row["room"], SENSOR_READINGS[row["kind"]])
+        if row["kind"] == "front_door":
+            front.add(row["sensor"])
+    readings: list[Reading] = []
+    path = folder / "events.csv"
+    for line, row in _rows(path, ("start", "end", "sensor")):
+        if row["sensor"] not in sensors:
+            raise HomeFormatError(f"{path}:{line}: sensor {row['sensor']!r} not in sensors.csv")
+        on, off = _seconds(path, line, row, "start"), _seconds(path, line, row, "end")
+        kind = sensors[row["sensor"]][1]
+        readings.append(Reading(row["sensor"], on, kind, value=True))
+        readings.append(Reading(row["sensor"], max(on, off), kind, value=False))
+    if not readings:
+        raise HomeFormatError(f"{path}: no events")
     readings.sort(key=lambda r: r.ts)
-    away = []
-    acts = root / "kasterenActData.txt"
-    if acts.exists():
-        for line in acts.read_text(errors="replace").splitlines():
-            m = ROW.match(line.strip())
-            if m and m.group(3) == "1":
-                away.append((_epoch(m.group(1), tz), _epoch(m.group(2), tz)))
-    return readings, away
+    path = folder / "away.csv"
+    away = [
+        (_seconds(path, line, row, "start"), _seconds(path, line, row, "end"))
+        for line, row in (_rows(path, ("start", "end")) if path.exists() else iter(()))
+    ]
+    ctx = HomeContext(
+        timezone=str(meta.get("timezone", "UTC")),
+        front_doors=frozenset(front),
+        rooms={s: room for s, (room, _) in sensors.items()},
+    )
+    name = str(meta.get("name") or folder.name)
+    return AmbientHome(name, ctx, readings, away, readings[0].ts, readings[-1].ts)
 
 
-def kasteren_bank(ctx: HomeContext, cfg: DetectorsConfig) -> DetectorBank:
-    """The home-wide detectors as build_bank makes them (Kasteren has no firmware profiles)."""
+def home_bank(ctx: HomeContext, cfg: DetectorsConfig) -> DetectorBank:
+    """The home-wide detectors as build_bank makes them (these homes have no profiles)."""
     return DetectorBank(
         [
             InactivityDetector(cfg.inactivity, home=ctx),
@@ -169,49 +224,79 @@ def incident_delays(
 
 
 def false_alarms(dets: list[Detection], days: float) -> dict[str, Any]:
-    """Active alarms per home-wide kind, and per resident-day."""
-    n = Counter(str(d.kind) for d in dets if d.active and str(d.kind) in HOME_KINDS)
-    per_day = {k: round(n.get(k, 0) / days, 4) for k in HOME_KINDS}
+    """Active alarms per home-wide kind, per resident-day; maintenance alarms apart."""
+    n = Counter(str(d.kind) for d in dets if d.active)
     return {
-        "days": round(days, 2),
+        "resident_days": round(days, 2),
         "alarms": {k: n.get(k, 0) for k in HOME_KINDS},
-        "per_resident_day": per_day,
-        "inactivity_and_not_up_per_day": round((n["inactivity"] + n["not_up"]) / days, 4),
+        "false_alarms_per_resident_day": round(sum(n.get(k, 0) for k in HOME_KINDS) / days, 4),
+        "false_alarms_by_kind": {k: round(n.get(k, 0) / days, 4) for k in HOME_KINDS},
+        "maintenance_alarms": {k: n.get(k, 0) for k in MAINTENANCE_KINDS},
     }
 
 
-def run_kasteren(root: Path, args: argparse.Namespace, cfg: DetectorsConfig) -> dict[str, Any]:
-    """False alarms over the 28 days, and injected incidents."""
-    tz = ZoneInfo("Europe/Amsterdam")
-    readings, away = kasteren(root, tz)
-    ctx = HomeContext(
-        timezone="Europe/Amsterdam",
-        sleep=args.sleep,
-        wake=args.wake,
-        front_doors=frozenset({"front-door"}),
-        rooms={dev: room for dev, room in KASTEREN_SENSORS.values()},
-    )
-    start, end = readings[0].ts, readings[-1].ts
-    dets = stream(kasteren_bank(ctx, cfg), readings, start, end)
-    res = {"source": str(root), **false_alarms(dets, (end - start) / DAY)}
-    rng = np.random.default_rng(args.seed)
-    cands = rng.uniform(start + 2 * DAY, end - DAY, args.incidents * 4)
-    home = [t for t in cands if not any(a <= t < b for a, b in away)][: args.incidents]
-    times = np.sort(np.asarray(home))
-    delays = incident_delays(lambda: kasteren_bank(ctx, cfg), readings, times, 2 * DAY, start)
-    hours = np.array([ctx.hour(float(t)) for t in times])
-    day = (hours >= 8) & (hours < 20)
-    ceiling = cfg.inactivity.ceiling_s
-    res["incidents"] = {
-        "all": delays_summary(delays, ceiling),
+def incident_times(home: AmbientHome, n: int, seed: int) -> np.ndarray:
+    """``n`` seeded random times when the resident is at home (not in an away span), after
+    two days of history and a day before the end of the data."""
+    rng = np.random.default_rng([seed, *home.name.encode()])
+    cands = rng.uniform(home.start + 2 * DAY, home.end - DAY, n * 4)
+    at_home = [t for t in cands if not any(a <= t < b for a, b in home.away)][:n]
+    return np.sort(np.asarray(at_home))
+
+
+def incidents(
+    delays: Sequence[float | None], day: Sequence[bool], ceiling_s: float
+) -> dict[str, Any]:
+    """Delay summaries: all, daytime (08-20 h local, ``day``) and night-time."""
+    return {
+        "all": delays_summary(delays, ceiling_s),
         "daytime_08_20": delays_summary(
-            [d for d, k in zip(delays, day, strict=True) if k], ceiling
+            [d for d, k in zip(delays, day, strict=True) if k], ceiling_s
         ),
         "night_20_08": delays_summary(
-            [d for d, k in zip(delays, day, strict=True) if not k], ceiling
+            [d for d, k in zip(delays, day, strict=True) if not k], ceiling_s
         ),
     }
+
+
+def run_home(folder: Path, args: argparse.Namespace, cfg: DetectorsConfig) -> dict[str, Any]:
+    """False alarms over the home's whole record, and injected stop-moving incidents."""
+    home = load_ambient_home(folder)
+    dets = stream(home_bank(home.ctx, cfg), home.readings, home.start, home.end)
+    res: dict[str, Any] = {
+        "name": home.name,
+        "source": str(folder),
+        **false_alarms(dets, (home.end - home.start) / DAY),
+    }
+    times = incident_times(home, args.incidents, args.seed)
+    delays = incident_delays(
+        lambda: home_bank(home.ctx, cfg), home.readings, times, 2 * DAY, home.start
+    )
+    day = [8 <= home.ctx.hour(float(t)) < 20 for t in times]
+    res["incidents"] = incidents(delays, day, cfg.inactivity.ceiling_s)
+    res["daytime_median_delay_h"] = res["incidents"]["daytime_08_20"]["median_h"]
+    res["_delays"] = (delays, day)
     return res
+
+
+def pooled(homes: list[dict[str, Any]], ceiling_s: float) -> dict[str, Any]:
+    """Every home's alarms and incidents together."""
+    days = sum(h["resident_days"] for h in homes)
+    n = Counter[str]()
+    for h in homes:
+        n.update(h["alarms"])
+    delays = [d for h in homes for d in h["_delays"][0]]
+    day = [k for h in homes for k in h["_delays"][1]]
+    inc = incidents(delays, day, ceiling_s)
+    return {
+        "homes": len(homes),
+        "resident_days": round(days, 2),
+        "alarms": {k: n.get(k, 0) for k in HOME_KINDS},
+        "false_alarms_per_resident_day": round(sum(n.get(k, 0) for k in HOME_KINDS) / days, 4),
+        "false_alarms_by_kind": {k: round(n.get(k, 0) / days, 4) for k in HOME_KINDS},
+        "incidents": inc,
+        "daytime_median_delay_h": inc["daytime_08_20"]["median_h"],
+    }
 
 
 def simulate(home: HomeManifest, days: float, seed: int, episodes: Sequence[Any] = ()) -> Any:
@@ -290,42 +375,56 @@ def run_sim(args: argparse.Namespace, cfg: DetectorsConfig) -> dict[str, Any]:
             "all": delays_summary(all_delays, ceiling),
             "daytime_08_20": delays_summary(day_delays, ceiling),
         },
-        "night_wandering_recall": round(wander[1] / wander[0], 4) if wander[0] else None,
-        "night_wandering_episodes": wander[0],
+        "night_wandering": {
+            "episodes": wander[0],
+            "detected": wander[1],
+            "recall": round(wander[1] / wander[0], 4) if wander[0] else None,
+        },
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="Kasteren house A folder")
+    ap.add_argument(
+        "--home",
+        type=Path,
+        action="append",
+        help="a home folder in the ambient-homes format (repeatable; default: kasteren-a)",
+    )
     ap.add_argument("--json", action="store_true", help="print JSON")
-    ap.add_argument("--sleep", default="23:30", help="Kasteren resident's usual bedtime")
-    ap.add_argument("--wake", default="08:30", help="Kasteren resident's usual wake time")
-    ap.add_argument("--incidents", type=int, default=100, help="injected incidents (Kasteren)")
+    ap.add_argument("--incidents", type=int, default=100, help="injected incidents per home")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--sim", action="store_true", help="also the simulated months")
     ap.add_argument("--days", type=float, default=30.0, help="simulated days per home")
     ap.add_argument("--incident-hours", type=float, default=16.0, help="stop-moving length")
-    ap.add_argument("--no-sim", action="store_true", help="skip the simulated months")
     args = ap.parse_args(argv)
     cfg = DetectorsConfig()
-    res: dict[str, Any] = {"kasteren": run_kasteren(args.root, args, cfg)}
-    if not args.no_sim:
+    try:
+        homes = [run_home(folder, args, cfg) for folder in args.home or DEFAULT_HOMES]
+    except HomeFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    res: dict[str, Any] = {"pooled": pooled(homes, cfg.inactivity.ceiling_s)}
+    res["homes"] = [{k: v for k, v in h.items() if k != "_delays"} for h in homes]
+    if args.sim:
         res["simulated"] = run_sim(args, cfg)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
-    k = res["kasteren"]
-    print(f"Kasteren house A, {k['days']} days: alarms {k['alarms']}")
-    print(f"  inactivity + not-up false alarms per day: {k['inactivity_and_not_up_per_day']}")
-    for name, s in k["incidents"].items():
-        print(f"  incidents {name}: {s}")
+    for h in [*res["homes"], {"name": "pooled", **res["pooled"]}]:
+        print(f"{h['name']}: {h['resident_days']} resident-days, alarms {h['alarms']}")
+        print(f"  false alarms per resident-day: {h['false_alarms_per_resident_day']}")
+        print(f"    by kind: {h['false_alarms_by_kind']}")
+        for name, s in h["incidents"].items():
+            print(f"  incidents {name}: {s}")
     if "simulated" in res:
         s = res["simulated"]
         print(f"simulated, {s['resident_days']} resident-days: per day {s['per_resident_day']}")
         for name, v in s["stop_moving"].items():
             print(f"  stop-moving {name}: {v}")
-        print(f"  night wandering recall {s['night_wandering_recall']}")
+        wander = s["night_wandering"]
+        print(f"  night wandering: {wander['detected']} of {wander['episodes']} episodes")
     return 0
 
 
