@@ -1,4 +1,4 @@
-"""``carewatch-cloud``: serve, migrate, gateways, users (add, disable, enable), CSV imports."""
+"""``carewatch-cloud``: serve, check, migrate, gateways, users (add, disable, enable), imports."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from cloud.app import create_app
 from cloud.auth.deps import Role
 from cloud.auth.models import User
 from cloud.auth.service import UserExistsError, create_user, set_active
-from cloud.db import make_engine, make_sessionmaker
+from cloud.db import make_engine, make_sessionmaker, utcnow
+from cloud.dispatch.staffing import districts_without_target, retry_waiting
 from cloud.gateways.service import GatewayError, add_gateway, revoke_gateway
 from cloud.imports import count_rows, import_csv
 from cloud.migrate import upgrade
@@ -184,6 +185,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     async def job(sm: Maker) -> int:
         report = await import_csv(sm, args.kind, path, progress)
+        if args.kind == "workers" and report.imported:
+            async with sm() as session, session.begin():  # new workers: retry waiting tasks
+                await retry_waiting(session, utcnow())
         print(file=sys.stderr)
         print(f"imported {report.imported} {args.kind}, rejected {len(report.rejected)} rows")
         for r in report.rejected:
@@ -191,6 +195,29 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1 if report.rejected else 0
 
     return asyncio.run(_with_db(_settings(), job))
+
+
+async def _check(sm: Maker, production: bool) -> int:
+    async with sm() as session:
+        missing = await districts_without_target(session)
+    for district, homes in missing:
+        print(
+            f"{'error' if production else 'warning'}: district {district or '(none)'!r}: "
+            f"no escalation target (no active supervisor) for {homes} households; its tasks "
+            "are offered on to every on-duty worker and shown as unstaffed"
+        )
+    if not missing:
+        print("ok: every district with households has an escalation target")
+    return 1 if missing and production else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check the deployment: every district with households has an escalation target.
+
+    Exits 1 in production (CAREWATCH_PRODUCTION) when a district has none, else warns.
+    """
+    settings = _settings()
+    return asyncio.run(_with_db(settings, _check, settings.production))
 
 
 def settings_reference() -> str:
@@ -232,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
         "settings", help="print the settings reference", description=cmd_settings.__doc__
     )
     p.set_defaults(func=cmd_settings)
+
+    p = sub.add_parser(
+        "check", help="check districts have escalation targets", description=cmd_check.__doc__
+    )
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("migrate", help="apply database migrations", description=cmd_migrate.__doc__)
     p.add_argument("--revision", default="head", help="target revision (default head)")

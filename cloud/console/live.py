@@ -128,6 +128,7 @@ async def open_tasks(session: AsyncSession, limit: int = LIMIT) -> tuple[list[Li
             alarm_kind=t.alarm_kind,
             severity=t.severity,
             at_risk=t.at_risk,
+            unstaffed=t.unstaffed,
             started_at=t.created_at,
             stopped_at=t.arrived_at,
             target_s=(t.deadline_at - t.created_at).total_seconds(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Me(BaseModel):
@@ -44,6 +44,9 @@ class LiveTask(BaseModel):
     alarm_kind: str
     severity: str
     at_risk: bool
+    unstaffed: bool = Field(
+        default=False, description="The home's district has no escalation target (supervisor)."
+    )
     started_at: datetime
     stopped_at: datetime | None
     target_s: float

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 
@@ -14,3 +16,11 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(sms_router)
     app.state.lifespan_hooks.append(running)
+
+    async def worker_written(_session: Any, worker: Any) -> None:
+        """A worker registered or changed through the registry: index, retry waiting tasks."""
+        dispatcher = getattr(app.state, "dispatcher", None)
+        if dispatcher is not None:
+            await dispatcher.worker_changed(worker)
+
+    app.state.worker_hooks = [*getattr(app.state, "worker_hooks", []), worker_written]

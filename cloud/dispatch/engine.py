@@ -36,6 +36,7 @@ from cloud.dispatch.models import (
 from cloud.dispatch.nearest import WorkerIndex
 from cloud.dispatch.replies import Command
 from cloud.dispatch.selection import busy_counts, worker_state
+from cloud.dispatch.staffing import retry_waiting
 from cloud.models import Alarm, FamilyContact, Worker
 from cloud.notify.models import PENDING, SENDING, Notification
 from cloud.notify.outbox import OutboxSender
@@ -65,7 +66,6 @@ class Dispatcher:
         self.index = index or WorkerIndex()
         self.lifecycle = Lifecycle(config, self.index)
         self.wake = asyncio.Event()
-        self._index_synced: datetime | None = None
         self._bad_alarms: set[int] = set()
 
     # ---- the loop -----------------------------------------------------------------------
@@ -120,7 +120,7 @@ class Dispatcher:
     async def sync_index(self, *, full: bool = False) -> None:
         """Load workers changed since the last sync (all of them the first time)."""
         now = self.clock.now()
-        last = self._index_synced
+        last = self.lifecycle.index_synced
         if (
             not full
             and last is not None
@@ -128,22 +128,24 @@ class Dispatcher:
         ):
             return
         async with self.sessionmaker() as session:
-            query = select(Worker).where(Worker.role == "worker")
-            if last is not None and not full:
-                query = query.where(Worker.updated_at >= last)
-            workers = list(await session.scalars(query))
-            busy = await busy_counts(session, [w.id for w in workers]) if workers else {}
-        states = [worker_state(w, busy.get(w.id, 0)) for w in workers]
-        if last is None or full:
-            self.index.load(states)
-        else:
-            for s in states:
-                self.index.upsert(s)
-        self._index_synced = now
+            await self.lifecycle.sync_workers(session, now, full=full)
 
-    def worker_moved(self, worker: Worker, busy: int) -> None:
-        """Update the index after a worker reported a location or duty change."""
-        self.index.upsert(worker_state(worker, busy))
+    async def worker_changed(self, worker: Worker) -> int:
+        """A worker's row changed (duty, location, registration): index it; if they are now
+        available (or a supervisor), make every task waiting for someone due now.
+
+        Returns how many waiting tasks were made due.
+        """
+        async with self.sessionmaker() as session, session.begin():
+            busy = (await busy_counts(session, [worker.id])).get(worker.id, 0)
+            state = worker_state(worker, busy)
+            if worker.role == "worker":
+                self.index.upsert(state)
+            helps = state.available or (worker.role == "supervisor" and worker.active)
+            due = await retry_waiting(session, self.clock.now()) if helps else 0
+        if due:
+            self.wake.set()
+        return due
 
     # ---- alarms -------------------------------------------------------------------------
     def classify(self, alarm: Alarm) -> str:

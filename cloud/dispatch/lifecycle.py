@@ -27,6 +27,7 @@ from cloud.dispatch.models import (
     TaskState,
 )
 from cloud.dispatch.offering import PENDING, Offering
+from cloud.dispatch.staffing import retry_waiting
 from cloud.models import Alarm, FamilyContact, Worker
 from cloud.notify import texts
 from cloud.notify.outbox import enqueue
@@ -250,6 +251,7 @@ class Lifecycle(Offering):
         )
         await self._close_alarms(session, task, now, "resolved")
         self.bump_capacity(actor, +1)
+        await self._freed(session, task.worker_id, now)
         if outcome == Outcome.FALSE_ALARM:
             session.add(
                 Clue(
@@ -281,6 +283,7 @@ class Lifecycle(Offering):
                 )
             self.bump_capacity(Actor(f"worker:{task.worker_id}", "system"), +1)
         task.state, task.closed_at, task.next_action_at = TaskState.CANCELLED, now, None
+        await self._freed(session, task.worker_id, now)
         audit.append(
             session,
             task,
@@ -295,6 +298,13 @@ class Lifecycle(Offering):
             await notify_family(session, self.config, task, "closed", now, who=reason)
 
     # ---- helpers ------------------------------------------------------------------------
+    async def _freed(self, session: AsyncSession, worker_id: int | None, now: datetime) -> None:
+        """A worker closed a task: other instances re-read them, waiting tasks are due now."""
+        if worker_id is None:
+            return
+        await session.execute(update(Worker).where(Worker.id == worker_id).values(updated_at=now))
+        await retry_waiting(session, now)
+
     def _require_assignee(self, task: Task, actor: Actor, states: tuple[TaskState, ...]) -> None:
         mine = (actor.kind == "worker" and task.worker_id == actor.id) or (
             actor.kind == "family" and task.family_contact_id == actor.id

@@ -19,7 +19,14 @@ from cloud.dispatch.config import DispatchConfig
 from cloud.dispatch.facts import Home, load_home, task_facts
 from cloud.dispatch.models import Offer, Task, TaskKind, TaskState
 from cloud.dispatch.nearest import WorkerIndex
-from cloud.dispatch.selection import Pick, pick_supervisor, pick_workers
+from cloud.dispatch.selection import (
+    Pick,
+    busy_counts,
+    pick_supervisor,
+    pick_workers,
+    worker_state,
+)
+from cloud.dispatch.staffing import any_supervisor, has_escalation_target
 from cloud.models import Worker
 from cloud.notify import texts
 from cloud.notify.outbox import Message, enqueue, enqueue_many
@@ -36,6 +43,7 @@ class Offering:
     def __init__(self, config: DispatchConfig, index: WorkerIndex) -> None:
         self.config = config
         self.index = index
+        self.index_synced: datetime | None = None  # when workers were last read into the index
 
     async def advance(self, session: AsyncSession, task: Task, now: datetime) -> None:
         """Handle a task whose timer is due: expire offers, offer on, or flag at risk."""
@@ -63,28 +71,44 @@ class Offering:
             await self.at_risk(session, task, now)
 
     async def offer_next(self, session: AsyncSession, task: Task, now: datetime) -> None:
-        """Offer to the next worker(s), or escalate to a supervisor; never gives up."""
+        """Offer to the next worker(s), or escalate to a supervisor; never gives up.
+
+        Past the worker rounds a supervisor is asked; where the home's district has none
+        (the task is flagged ``unstaffed``), or no supervisor is left to ask, the offer
+        also goes on to the remaining on-duty workers, then to those whose offers timed out.
+        """
         home = await load_home(session, task.household_id)
         if home is None:  # deleted households take their tasks with them (cascade)
             logger.error("task %s: household %s is gone", task.number, task.household_id)
             task.next_action_at = None
             return
-        asked = set(await session.scalars(select(Offer.worker_id).where(Offer.task_id == task.id)))
+        offers = list(await session.scalars(select(Offer).where(Offer.task_id == task.id)))
+        asked = {o.worker_id for o in offers}
         timeout = self.config.timeout_for(task.severity)
+        k = self.config.parallel_for(task.severity) if task.kind == TaskKind.RESPONSE else 1
         picks: list[Pick] = []
         if task.escalation == 0 and task.offer_round < self.config.workers_before_escalation:
-            k = self.config.parallel_for(task.severity) if task.kind == TaskKind.RESPONSE else 1
-            picks = await pick_workers(
-                session, self.index, self.config, task, home.household, k=k, exclude=asked, now=now
-            )
+            picks = await self._workers(session, task, home, k, asked, now)
         if not picks:
             picks = await self._escalate(session, task, home, now)
+            if not await has_escalation_target(session, home.household.district):
+                self._flag_unstaffed(session, task, now)
+            if task.unstaffed or not picks:
+                again = {o.worker_id for o in offers if o.state in (PENDING, "declined")}
+                more = await self._workers(session, task, home, k, asked, now) or (
+                    await self._workers(session, task, home, k, again, now)
+                )
+                picks += [p for p in more if p.worker.id not in {q.worker.id for q in picks}]
         if not picks:
             task.next_action_at = now + timedelta(seconds=timeout)
             audit.append(
                 session, task, "no_one_available", actor="system", channel="system", ts=now
             )
-            logger.warning("task %s: nobody to offer to; retrying in %ss", task.number, timeout)
+            logger.warning(
+                "task %s: nobody to offer to; retried when a worker becomes available or in %ss",
+                task.number,
+                timeout,
+            )
             return
         task.offer_round += 1
         expires = now + timedelta(seconds=timeout)
@@ -124,10 +148,69 @@ class Offering:
         task.state = TaskState.OFFERED
         task.next_action_at = expires
 
+    async def _workers(
+        self,
+        session: AsyncSession,
+        task: Task,
+        home: Home,
+        k: int,
+        exclude: set[int],
+        now: datetime,
+    ) -> list[Pick]:
+        """The nearest eligible workers; when none, once more after catching up the index."""
+        for attempt in range(2):
+            picks = await pick_workers(
+                session,
+                self.index,
+                self.config,
+                task,
+                home.household,
+                k=k,
+                exclude=exclude,
+                now=now,
+            )
+            if picks or attempt or not await self.sync_workers(session, now):
+                return picks
+        return []
+
+    async def sync_workers(
+        self, session: AsyncSession, now: datetime, *, full: bool = False
+    ) -> int:
+        """Load workers changed since the last sync (all the first time); how many changed."""
+        last = self.index_synced
+        query = select(Worker).where(Worker.role == "worker")
+        if last is not None and not full:
+            query = query.where(Worker.updated_at >= last)
+        workers = list(await session.scalars(query))
+        busy = await busy_counts(session, [w.id for w in workers]) if workers else {}
+        states = [worker_state(w, busy.get(w.id, 0)) for w in workers]
+        if last is None or full:
+            self.index.load(states)
+        else:
+            for state in states:
+                self.index.upsert(state)
+        self.index_synced = now
+        return len(states)
+
+    def _flag_unstaffed(self, session: AsyncSession, task: Task, now: datetime) -> None:
+        """The home's district has no escalation target: say so once, on the console too."""
+        if task.unstaffed:
+            return
+        task.unstaffed = True
+        audit.append(session, task, "unstaffed", actor="system", channel="system", ts=now)
+        logger.warning("task %s: district without an escalation target; unstaffed", task.number)
+
     async def _escalate(
         self, session: AsyncSession, task: Task, home: Home, now: datetime
     ) -> list[Pick]:
         """Supervisors: the district's first, then any, round and round, one at a time."""
+        if not await any_supervisor(session):  # nobody to escalate to anywhere
+            if task.escalation == 0:
+                task.escalation = 1
+                audit.append(
+                    session, task, "escalated", actor="system", channel="system", ts=now, level=1
+                )
+            return []
         for _ in range(3):
             if task.escalation == 0:
                 task.escalation = 1

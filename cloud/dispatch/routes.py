@@ -44,6 +44,7 @@ class TaskPublic(Public):
     offer_round: int
     escalation: int
     at_risk: bool
+    unstaffed: bool
     created_at: datetime
     deadline_at: datetime
     next_action_at: datetime | None

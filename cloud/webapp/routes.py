@@ -17,7 +17,6 @@ from cloud.dispatch.actors import Actor, TransitionError
 from cloud.dispatch.engine import Dispatcher
 from cloud.dispatch.facts import load_home, open_clues
 from cloud.dispatch.models import OPEN_STATES, Clue, Offer, Outcome, Task
-from cloud.dispatch.selection import busy_counts
 from cloud.models import Household, Worker
 from cloud.notify.endpoints import policy_from
 from cloud.notify.subscriptions import register_subscription
@@ -126,8 +125,8 @@ async def set_location(
 
 
 async def _reindex(request: Request, session: SessionDep, worker: Worker) -> None:
-    busy = (await busy_counts(session, [worker.id])).get(worker.id, 0)
-    _dispatcher(request).worker_moved(worker, busy)
+    await session.close()  # the dispatcher writes in its own transaction
+    await _dispatcher(request).worker_changed(worker)
 
 
 async def _card(

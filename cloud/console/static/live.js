@@ -25,7 +25,8 @@ function taskRow(t) {
     h("span", { class: "age" }),
     h("span", { class: "title" },
       h("a", { href: `/console/tasks/${t.number}`, "data-link": true }, t.number), " · ",
-      t.state.replaceAll("_", " "), t.at_risk ? [" ", h("span", { class: "sev critical" }, "at risk")] : ""),
+      t.state.replaceAll("_", " "), t.at_risk ? [" ", h("span", { class: "sev critical" }, "at risk")] : "",
+      t.unstaffed ? [" ", h("span", { class: "sev high", title: "no supervisor in this district" }, "unstaffed")] : ""),
     h("span", { class: "meta" }, t.worker_name || "no worker yet", " · ", t.household_name || ""));
 }
 
