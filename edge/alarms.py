@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from edge.config import AlarmsConfig
 from edge.detectors.base import Detection
 from edge.items import Activity, AlarmInput, Tick
+from edge.timecheck import TimeCheck
 from protocol import (
     Alarm,
     AlarmAction,
@@ -44,6 +46,7 @@ class _Open:
     last_update_ts: float
     fall_pending: bool = False
     repeats: int = 0
+    key: str = ""  # the gateway-local key (alarm_key_for); the cloud sees alarm.alarm_id
 
 
 @dataclass(slots=True)
@@ -59,17 +62,38 @@ class AlarmStats:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
-def alarm_id_for(gateway_id: str, kind: AlarmKind, key: str, ts: float) -> str:
-    """Stable id: the same condition at the same event time gets the same id after a restart."""
+def alarm_key_for(gateway_id: str, kind: AlarmKind, key: str, ts: float) -> str:
+    """Gateway-local key: the same condition at the same event time gets the same key after
+    a restart, so an MQTT replay finds its alarm. Never sent: it is predictable."""
     return str(uuid.uuid5(_NAMESPACE, f"{gateway_id}|{kind.value}|{key}|{ts:.3f}"))
+
+
+IdSource = Callable[[str], str]  # local key -> the id the cloud sees (chosen once, kept)
+
+
+def _same_id(key: str) -> str:
+    return key
 
 
 class AlarmManager:
     """Turns detections into alarms and alarm updates for one home."""
 
-    def __init__(self, home: HomeManifest, config: AlarmsConfig) -> None:
+    def __init__(
+        self,
+        home: HomeManifest,
+        config: AlarmsConfig,
+        *,
+        ids: IdSource = _same_id,
+        timecheck: TimeCheck | None = None,
+    ) -> None:
+        """``ids`` gives the cloud id of a local key (``Outbox.cloud_id``: random, chosen once
+        and persisted); the default uses the key itself (tests of the manager alone).
+        ``timecheck`` says which device times were replaced (marked ``clock_suspect``)."""
         self.home = home
         self.config = config
+        self.ids = ids
+        self.timecheck = timecheck
+        self.gateway_clock_suspect = False  # set when the gateway's own clock is not synced
         self.away = config.resident_away
         self.maintenance: set[str] = set(config.maintenance_devices)
         self.stats = AlarmStats()
@@ -78,13 +102,13 @@ class AlarmManager:
 
     # -- state --------------------------------------------------------------------------
 
-    def restore(self, open_alarms: list[tuple[Alarm, Severity]]) -> None:
-        """Resume the alarms still open in the outbox."""
-        for alarm, severity in open_alarms:
+    def restore(self, open_alarms: Iterable[tuple[Alarm, Severity, str]]) -> None:
+        """Resume the alarms still open in the outbox: (alarm, severity, local key)."""
+        for alarm, severity, key in open_alarms:
             ts = alarm.raised_at.timestamp()
             pending = alarm.kind in FALL_KINDS and severity is not Severity.CRITICAL
             self._open[self._key(alarm.kind, alarm.device_id, alarm.room)] = _Open(
-                alarm, severity, ts, fall_pending=pending
+                alarm, severity, ts, fall_pending=pending, key=key
             )
 
     def set_mode(self, *, away: bool, maintenance: set[str]) -> None:
@@ -136,6 +160,8 @@ class AlarmManager:
             data: dict[str, Any] = dict(ev)
             ts = data.get("ts")
             if isinstance(ts, int | float):
+                if self._suspect(data.get("device_id"), float(ts)):
+                    data["clock_suspect"] = True
                 data["ts"] = from_epoch(float(ts))
             try:
                 out.append(Evidence.model_validate(data))
@@ -162,8 +188,10 @@ class AlarmManager:
         current = self._open.get(key)
         if current is not None:
             return self._repeat(current, det, severity)
+        local = alarm_key_for(self.home.gateway_id, det.kind, key, det.ts)
+        evidence = self._evidence(det)
         alarm = Alarm(
-            alarm_id=alarm_id_for(self.home.gateway_id, det.kind, key, det.ts),
+            alarm_id=self.ids(local),
             gateway_id=self.home.gateway_id,
             home_id=self.home.home_id,
             device_id=det.device_id,
@@ -173,11 +201,14 @@ class AlarmManager:
             detector=det.detector[:64],
             message=det.message[:500],
             room=room,
-            evidence=self._evidence(det),
+            evidence=evidence,
             details={**det.details, "score": round(det.score, 4)},
+            clock_suspect=self.gateway_clock_suspect
+            or self._suspect(det.device_id, det.ts)
+            or any(e.clock_suspect for e in evidence),
         )
         pending = det.kind in FALL_KINDS and severity is not Severity.CRITICAL
-        self._open[key] = _Open(alarm, severity, det.ts, fall_pending=pending)
+        self._open[key] = _Open(alarm, severity, det.ts, fall_pending=pending, key=local)
         self.stats.raised += 1
         self.stats.by_kind[det.kind.value] = self.stats.by_kind.get(det.kind.value, 0) + 1
         log.info(
@@ -268,12 +299,10 @@ class AlarmManager:
         if severity is not None:
             current.severity = severity
         self.stats.updated += 1
-        update_id = str(
-            uuid.uuid5(_NAMESPACE, f"{current.alarm.alarm_id}|{action.value}|{ts:.3f}|{severity}")
-        )
+        update_id = str(uuid.uuid5(_NAMESPACE, f"{current.key}|{action.value}|{ts:.3f}|{severity}"))
         return AlarmUpdate(
             update_id=update_id,
-            alarm_id=current.alarm.alarm_id,
+            alarm_id=self.ids(current.key) if current.key else current.alarm.alarm_id,
             gateway_id=self.home.gateway_id,
             action=action,
             ts=from_epoch(ts),
@@ -281,6 +310,11 @@ class AlarmManager:
             reason=reason[:500],
             evidence=evidence or [],
         )
+
+    def _suspect(self, device_id: object, ts: float) -> bool:
+        if self.timecheck is None:
+            return False
+        return self.timecheck.suspect(device_id if isinstance(device_id, str) else None, ts)
 
     def _room_of(self, device_id: str | None) -> str | None:
         if device_id is None:

@@ -43,6 +43,8 @@ from edge.routing import Router, UnknownProfileError
 from edge.sdnotify import notify, watchdog_interval_s
 from edge.stages import Queues, Stages
 from edge.telemetry import TelemetryAggregator
+from edge.timecheck import TimeCheck
+from edge.timesync import TimeSync
 from edge.uplink import Uplink, UplinkError, make_client, post_json
 from firmware_profiles import ProfileLibrary
 from protocol import GatewayHeartbeat, HomeManifest
@@ -97,8 +99,17 @@ class Gateway:
             quarantine_payload_bytes=st.quarantine_payload_bytes,
             telemetry_keep=st.telemetry_keep,
         )
-        self.alarms = AlarmManager(self.home, config.alarms)
-        self.alarms.restore([(o.alarm, o.severity) for o in self.outbox.open_alarms()])
+        ck = config.clock
+        self.timecheck = TimeCheck(
+            earliest=ck.earliest_epoch(),
+            max_ahead_s=ck.device_max_ahead_s,
+            max_behind_s=ck.device_max_behind_s,
+        )
+        self.timesync = TimeSync()
+        self.alarms = AlarmManager(
+            self.home, config.alarms, ids=self.outbox.cloud_id, timecheck=self.timecheck
+        )
+        self.alarms.restore([(o.alarm, o.severity, o.key) for o in self.outbox.open_alarms()])
         q = config.queues
         self.queues = Queues(
             raw=asyncio.Queue(q.raw),
@@ -124,6 +135,7 @@ class Gateway:
             sim_clock=sim,
             tick_s=config.clock.tick_s,
             on_commit=self.uplink_wake,
+            timecheck=self.timecheck,
         )
         self._restore_state()
         self.ingest = Ingest(
@@ -233,7 +245,12 @@ class Gateway:
         if url is None:
             log.warning("no cloud url: alarms stay in the outbox at %s", self.outbox.path)
             return None
-        return make_client(url, self.credential, timeout_s=self.config.cloud.timeout_s)
+        return make_client(
+            url,
+            self.credential,
+            timeout_s=self.config.cloud.timeout_s,
+            on_date=self.timesync.note_cloud_date,
+        )
 
     async def _drain(self) -> bool:
         try:
@@ -346,6 +363,8 @@ class Gateway:
 
     async def _heartbeat(self, client: httpx.AsyncClient) -> None:
         while True:
+            await asyncio.to_thread(self.timesync.refresh)
+            self.alarms.gateway_clock_suspect = self.timesync.state().synchronized is False
             body = self.heartbeat().model_dump_json().encode()
             try:
                 await post_json(client, HEARTBEAT_PATH, body)
@@ -417,7 +436,8 @@ class Gateway:
             log.error("detector state not saved file=%s error=%s", path, exc)
 
     def heartbeat(self) -> GatewayHeartbeat:
-        """The gateway's health now."""
+        """The gateway's health now: its clock, and what the cloud refused for good."""
+        failed, latest = self.outbox.failures()
         return GatewayHeartbeat(
             gateway_id=self.home.gateway_id,
             home_id=self.home.home_id,
@@ -433,6 +453,9 @@ class Gateway:
             cpu_temp_c=cpu_temp_c(),
             devices_online=self.board.online(time.time()),
             devices_total=len(self.home.devices),
+            clock=self.timesync.state(),
+            outbox_failed=failed,
+            failed=latest,
         )
 
     def status(self) -> dict[str, Any]:
@@ -461,6 +484,7 @@ class Gateway:
             "open_alarms": self.alarms.open_count,
             "backlog": self.outbox.backlog(),
             "delivered": self.uplink.delivered if self.uplink else 0,
+            "device_times_replaced": self.timecheck.replaced,
         }
 
 

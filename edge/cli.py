@@ -134,16 +134,25 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"outbox {report['path']}")
     print("  " + "  ".join(f"{k}={v}" for k, v in sorted(report["counts"].items())))
+    if report["counts"]["failed"]:
+        print(
+            f"  {report['counts']['failed']} refused by the cloud for good and kept here"
+            " (the cloud raises delivery_failed); --retry-failed sends them again"
+        )
     print(f"alarms (newest first, {len(report['alarms'])}):")
     for a in report["alarms"]:
         print(
             f"  {a['alarm_id']}  {a['kind']:<16} {a['current_severity']:<8} {a['state']:<9}"
             f" attempts={a['attempts']} open={a['open']} device={a['device_id']}"
+            + (f" mended={a['mended']}" if a["mended"] else "")
             + (f" error={a['last_error']}" if a["last_error"] else "")
         )
     print(f"updates ({len(report['updates'])}):")
     for u in report["updates"]:
-        print(f"  {u['alarm_id']}  {u['action']:<7} {u['severity'] or '-':<8} {u['state']}")
+        print(
+            f"  {u['alarm_id']}  {u['action']:<7} {u['severity'] or '-':<8} {u['state']}"
+            + (f" error={u['last_error']}" if u["state"] == "failed" and u["last_error"] else "")
+        )
     print(f"quarantine (newest first, {len(report['quarantine'])}):")
     for q in report["quarantine"]:
         print(f"  {q['topic']}  device={q['device_id']}  {q['reason']}")

@@ -22,9 +22,10 @@ from edge.devicestatus import DeviceBoard
 from edge.ingest import make_client, payload_bytes
 from edge.outbox import Outbox
 from edge.routing import Router
+from edge.timesync import TimeSync
 from edge.uplink import UplinkError, parse_ack, post_json
 from edge.uplink import make_client as make_http
-from protocol import Alarm, AlarmKind, GatewayHeartbeat, Severity
+from protocol import Alarm, AlarmKind, ClockState, GatewayHeartbeat, HomeManifest, Severity
 from protocol.api import ALARMS_PATH, HEARTBEAT_PATH, CredentialError, parse_credential
 from protocol.envelopes import utcnow
 
@@ -65,7 +66,10 @@ async def _check_broker(cfg: GatewayConfig) -> tuple[bool, str]:
     return True, f"{cfg.broker.url} accepted the gateway's {who}"
 
 
-async def _check_cloud(cfg: GatewayConfig, cred: str | None, gateway_id: str) -> tuple[bool, str]:
+async def _check_cloud(
+    cfg: GatewayConfig, cred: str | None, home: HomeManifest, sync: TimeSync
+) -> tuple[bool, str]:
+    gateway_id = home.gateway_id
     if cfg.cloud.url is None:
         return False, "no cloud url (cloud.url or --cloud)"
     if not cred:
@@ -78,7 +82,7 @@ async def _check_cloud(cfg: GatewayConfig, cred: str | None, gateway_id: str) ->
         return False, f"credential is for gateway {cred_gateway!r}, the home says {gateway_id!r}"
     beat = GatewayHeartbeat(
         gateway_id=gateway_id,
-        home_id="check",
+        home_id=home.home_id,
         ts=utcnow(),
         version="check",
         uptime_s=0,
@@ -86,7 +90,9 @@ async def _check_cloud(cfg: GatewayConfig, cred: str | None, gateway_id: str) ->
         outbox_pending=0,
         quarantine_count=0,
     )
-    async with make_http(cfg.cloud.url, cred, timeout_s=cfg.cloud.timeout_s) as client:
+    async with make_http(
+        cfg.cloud.url, cred, timeout_s=cfg.cloud.timeout_s, on_date=sync.note_cloud_date
+    ) as client:
         try:
             await post_json(client, HEARTBEAT_PATH, beat.model_dump_json().encode())
         except UplinkError as exc:
@@ -116,9 +122,21 @@ def cmd_check(args: argparse.Namespace) -> int:
         ok &= _line(False, "data dir", f"{cfg.data_dir}: {exc}")
     good, detail = asyncio.run(_check_broker(cfg))
     ok &= _line(good, "broker", detail)
-    good, detail = asyncio.run(_check_cloud(cfg, credential(cfg), home.gateway_id))
+    sync = TimeSync()
+    good, detail = asyncio.run(_check_cloud(cfg, credential(cfg), home, sync))
     ok &= _line(good, "cloud", detail)
+    sync.refresh()
+    ok &= _line(*_clock_line(sync.state()))
     return EXIT_OK if ok else EXIT_FAIL
+
+
+def _clock_line(state: ClockState) -> tuple[bool, str, str]:
+    """The gateway's clock: not known to be wrong passes; known wrong fails (no RTC)."""
+    offset = "" if state.offset_s is None else f", {state.offset_s:+.0f}s from the cloud"
+    if state.synchronized is None:
+        return True, "clock", f"synchronisation unknown (no timedatectl, chrony or cloud){offset}"
+    word = "synchronised" if state.synchronized else "NOT synchronised"
+    return state.synchronized, "clock", f"{word} ({state.source}){offset}"
 
 
 # -- devices -----------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from edge import BUILD_DATE
 from edge.detectors import DetectorsConfig
 from protocol import AlarmKind, PairedDevice, Severity
 
@@ -150,6 +152,28 @@ class ClockConfig(_Section):
         title="Tick",
         description="Timer period in clock seconds (simulated seconds under `sim`).",
     )
+    earliest_device_time: date = Field(
+        default=date.fromisoformat(BUILD_DATE),
+        title="Earliest device time",
+        description="A reading stamped before this (the gateway's build date) gets the"
+        " receive time and is marked clock_suspect.",
+    )
+    device_max_ahead_s: float = Field(
+        default=300.0,
+        gt=0,
+        title="Device time ahead",
+        description="A reading stamped more than this after its receive time is re-stamped.",
+    )
+    device_max_behind_s: float = Field(
+        default=86400.0,
+        gt=0,
+        title="Device time behind",
+        description="A reading stamped more than this before its receive time is re-stamped.",
+    )
+
+    def earliest_epoch(self) -> float:
+        """``earliest_device_time`` as epoch seconds (UTC midnight)."""
+        return datetime.combine(self.earliest_device_time, datetime.min.time(), UTC).timestamp()
 
 
 class AlarmsConfig(_Section):

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edge.items import Quarantined
-from protocol import Alarm, AlarmAction, AlarmUpdate, Severity, TelemetryBatch
+from edge.mending import mend
+from protocol import Alarm, AlarmAction, AlarmUpdate, FailedDelivery, Severity, TelemetryBatch
+from protocol.envelopes import new_id
 
 DB_NAME = "outbox.sqlite3"
 
@@ -27,6 +29,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarms (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     alarm_id TEXT NOT NULL UNIQUE,
+    alarm_key TEXT,
     kind TEXT NOT NULL,
     severity TEXT NOT NULL,
     rank INTEGER NOT NULL,
@@ -38,7 +41,8 @@ CREATE TABLE IF NOT EXISTS alarms (
     created_at REAL NOT NULL,
     delivered_at REAL,
     is_open INTEGER NOT NULL DEFAULT 1,
-    current_severity TEXT NOT NULL
+    current_severity TEXT NOT NULL,
+    mended TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS alarms_pending ON alarms (state, rank, seq);
 CREATE TABLE IF NOT EXISTS updates (
@@ -52,7 +56,8 @@ CREATE TABLE IF NOT EXISTS updates (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     created_at REAL NOT NULL,
-    delivered_at REAL
+    delivered_at REAL,
+    mended TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS updates_pending ON updates (state, seq);
 CREATE TABLE IF NOT EXISTS telemetry (
@@ -78,6 +83,12 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
+# Columns added since the first release: an outbox from an older gateway gets them on open.
+_ADDED = {
+    "alarms": {"alarm_key": "TEXT", "mended": "TEXT NOT NULL DEFAULT ''"},
+    "updates": {"mended": "TEXT NOT NULL DEFAULT ''"},
+}
+
 _ID_COLUMN: dict[Table, str] = {
     "alarms": "alarm_id",
     "updates": "update_id",
@@ -95,10 +106,11 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class OpenAlarm:
-    """An alarm whose condition has not ended, as stored."""
+    """An alarm whose condition has not ended, as stored, with its gateway-local key."""
 
     alarm: Alarm
     severity: Severity
+    key: str
 
 
 class Outbox:
@@ -121,7 +133,34 @@ class Outbox:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        self._upgrade()
         self._quarantined_since_trim = 0
+        self._chosen: dict[str, str] = {}  # local key -> cloud id, not yet committed
+        self._keys: dict[str, str] = {}  # the reverse
+
+    def _upgrade(self) -> None:
+        for table, columns in _ADDED.items():
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            for name, ddl in columns.items():
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+        self.db.execute("UPDATE alarms SET alarm_key = alarm_id WHERE alarm_key IS NULL")
+        self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS alarms_key ON alarms (alarm_key)")
+
+    def cloud_id(self, key: str) -> str:
+        """The id the cloud sees for a gateway-local alarm key: random, chosen once, kept.
+
+        A replay of the messages behind an alarm (after a crash, or a broker reconnect)
+        finds the id already stored, or already chosen and on its way to the outbox.
+        """
+        row = self.db.execute("SELECT alarm_id FROM alarms WHERE alarm_key = ?", (key,)).fetchone()
+        if row is not None:
+            return str(row[0])
+        chosen = self._chosen.get(key)
+        if chosen is None:
+            chosen = self._chosen[key] = new_id()
+            self._keys[chosen] = key
+        return chosen
 
     def close(self) -> None:
         """Checkpoint the WAL and close."""
@@ -144,16 +183,20 @@ class Outbox:
                 else:
                     self._add_quarantine(rec)
             self._trim()
+        for rec in records:
+            if isinstance(rec, Alarm) and rec.alarm_id in self._keys:
+                self._chosen.pop(self._keys.pop(rec.alarm_id), None)
 
     def _tx(self) -> _Transaction:
         return _Transaction(self.db)
 
     def _add_alarm(self, alarm: Alarm, now: float) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO alarms (alarm_id, kind, severity, rank, device_id, body,"
-            " created_at, current_severity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO alarms (alarm_id, alarm_key, kind, severity, rank, device_id,"
+            " body, created_at, current_severity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 alarm.alarm_id,
+                self._keys.get(alarm.alarm_id, alarm.alarm_id),
                 alarm.kind.value,
                 alarm.severity.value,
                 alarm.severity.rank,
@@ -165,9 +208,13 @@ class Outbox:
         )
 
     def _add_update(self, update: AlarmUpdate, now: float) -> None:
+        row = self.db.execute(
+            "SELECT state, last_error FROM alarms WHERE alarm_id = ?", (update.alarm_id,)
+        ).fetchone()
+        refused = row is not None and row[0] == "failed"  # kept beside its alarm, not pending
         cur = self.db.execute(
             "INSERT OR IGNORE INTO updates (update_id, alarm_id, action, severity, body,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            " created_at, state, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 update.update_id,
                 update.alarm_id,
@@ -175,6 +222,8 @@ class Outbox:
                 update.severity.value if update.severity else None,
                 update.model_dump_json(),
                 now,
+                "failed" if refused else "pending",
+                f"its alarm was refused: {row[1]}"[:500] if refused else None,
             ),
         )
         if cur.rowcount == 0:
@@ -266,13 +315,63 @@ class Outbox:
                 self.db.execute("DELETE FROM telemetry WHERE state = 'delivered'")
 
     def mark_failed(self, table: Table, failures: dict[str, str]) -> None:
-        """The cloud refused these ids for good; kept with the reason, never dropped."""
+        """The cloud refused these ids for good; kept with the reason, never dropped, and
+        so are the updates of a refused alarm (they could never be delivered either)."""
         col = _ID_COLUMN[table]
         with self._tx():
             self.db.executemany(
                 f"UPDATE {table} SET state = 'failed', attempts = attempts + 1, last_error = ?"
                 f" WHERE {col} = ?",
                 [(reason[:500], i) for i, reason in failures.items()],
+            )
+            if table == "alarms":
+                self.db.executemany(
+                    "UPDATE updates SET state = 'failed', last_error = ?"
+                    " WHERE alarm_id = ? AND state = 'pending'",
+                    [(f"its alarm was refused: {r}"[:500], i) for i, r in failures.items()],
+                )
+
+    def refused(self, table: Table, failures: dict[str, str]) -> dict[str, str]:
+        """The cloud refused these ids: mend what can be mended (sent again), keep the rest
+        as failed. Returns {id: field mended} of those sent again."""
+        mended: dict[str, str] = {}
+        if table != "telemetry":
+            col = _ID_COLUMN[table]
+            with self._tx():
+                for item_id, error in failures.items():
+                    row = self.db.execute(
+                        f"SELECT body, created_at, mended FROM {table} WHERE {col} = ?", (item_id,)
+                    ).fetchone()
+                    if row is None:
+                        continue
+                    done = set(filter(None, row[2].split(",")))
+                    fix = mend(table, row[0], error, stored_at=row[1], done=done)
+                    if fix is None:
+                        continue
+                    self.db.execute(
+                        f"UPDATE {table} SET body = ?, mended = ?, attempts = attempts + 1,"
+                        f" last_error = ? WHERE {col} = ?",
+                        (fix.body, ",".join(sorted({*done, fix.field})), error[:500], item_id),
+                    )
+                    if fix.new_id is not None:
+                        self._rename_alarm(item_id, fix.new_id)
+                    mended[item_id] = fix.field
+        rest = {i: e for i, e in failures.items() if i not in mended}
+        if rest:
+            self.mark_failed(table, rest)
+        return mended
+
+    def _rename_alarm(self, old: str, new: str) -> None:
+        self.db.execute("UPDATE alarms SET alarm_id = ? WHERE alarm_id = ?", (new, old))
+        rows = self.db.execute(
+            "SELECT update_id, body FROM updates WHERE alarm_id = ?", (old,)
+        ).fetchall()
+        for update_id, body in rows:
+            data = json.loads(body)
+            data["alarm_id"] = new
+            self.db.execute(
+                "UPDATE updates SET alarm_id = ?, body = ? WHERE update_id = ?",
+                (new, json.dumps(data, separators=(",", ":")), update_id),
             )
 
     def note_attempt(self, table: Table, ids: Iterable[str], error: str) -> None:
@@ -289,8 +388,9 @@ class Outbox:
         n = 0
         with self._tx():
             for table in _ID_COLUMN:
+                mended = ", mended = ''" if table != "telemetry" else ""
                 n += self.db.execute(
-                    f"UPDATE {table} SET state = 'pending' WHERE state = 'failed'"
+                    f"UPDATE {table} SET state = 'pending'{mended} WHERE state = 'failed'"
                 ).rowcount
         return n
 
@@ -321,9 +421,9 @@ class Outbox:
     def open_alarms(self) -> list[OpenAlarm]:
         """Alarms whose condition is still open (the alarm manager resumes from these)."""
         rows = self.db.execute(
-            "SELECT body, current_severity FROM alarms WHERE is_open = 1 ORDER BY seq"
+            "SELECT body, current_severity, alarm_key FROM alarms WHERE is_open = 1 ORDER BY seq"
         ).fetchall()
-        return [OpenAlarm(Alarm.model_validate_json(b), Severity(s)) for b, s in rows]
+        return [OpenAlarm(Alarm.model_validate_json(b), Severity(s), k) for b, s, k in rows]
 
     def backlog(self) -> dict[str, int]:
         """Pending envelopes per table."""
@@ -337,6 +437,37 @@ class Outbox:
         """A persistent counter (quarantine_total, telemetry_dropped, …)."""
         row = self.db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
         return int(row[0]) if row else 0
+
+    def failures(self, limit: int = 20) -> tuple[int, list[FailedDelivery]]:
+        """How many envelopes the cloud refused for good (kept here), and the latest."""
+        total = 0
+        latest: list[tuple[float, FailedDelivery]] = []
+        for table, kind, severity in (
+            ("alarms", "kind", "current_severity"),
+            ("updates", "action", "severity"),
+            ("telemetry", "NULL", "NULL"),
+        ):
+            col = _ID_COLUMN[table]  # type: ignore[index]
+            total += int(
+                self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE state = 'failed'").fetchone()[
+                    0
+                ]
+            )
+            for seq, item_id, k, sev, error in self.db.execute(
+                f"SELECT seq, {col}, {kind}, {severity}, last_error FROM {table}"
+                " WHERE state = 'failed' ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            ):
+                item = FailedDelivery(
+                    id=item_id,
+                    table=table,  # type: ignore[arg-type]
+                    kind=k,
+                    severity=Severity(sev) if sev else None,
+                    error=(error or "")[:500],
+                )
+                latest.append((seq, item))
+        latest.sort(key=lambda x: -x[0])
+        return total, [item for _, item in latest[:limit]]
 
     def report(self, *, limit: int = 200) -> dict[str, Any]:
         """Everything the `outbox` command shows, JSON-ready."""
@@ -353,10 +484,12 @@ class Outbox:
                 "created_at": r[8],
                 "delivered_at": r[9],
                 "open": bool(r[10]),
+                "mended": r[11],
+                "key": r[12],
             }
             for r in self.db.execute(
                 "SELECT alarm_id, kind, severity, current_severity, device_id, state, attempts,"
-                " last_error, created_at, delivered_at, is_open FROM alarms"
+                " last_error, created_at, delivered_at, is_open, mended, alarm_key FROM alarms"
                 " ORDER BY seq DESC LIMIT ?",
                 (limit,),
             )
@@ -401,10 +534,12 @@ class Outbox:
                 f"SELECT state, COUNT(*) FROM {table} GROUP BY state"
             ).fetchall()
         }
+        failed, _ = self.failures(0)
         return {
             "path": str(self.path),
             "counts": {
                 **states,
+                "failed": failed,
                 "quarantine_total": self.counter("quarantine_total"),
                 "telemetry_dropped": self.counter("telemetry_dropped"),
             },

@@ -33,6 +33,7 @@ from edge.items import (
 from edge.outbox import Outbox, Record
 from edge.routing import Route, Router
 from edge.telemetry import TelemetryAggregator
+from edge.timecheck import TimeCheck
 from firmware_profiles import DecodeError, PartialDecodeError
 from firmware_profiles.availability import availability_state
 from protocol import Reading, ReadingKind
@@ -111,8 +112,10 @@ class Stages:
         sim_clock: SimClock | None,
         tick_s: float,
         on_commit: asyncio.Event,
+        timecheck: TimeCheck | None = None,
     ) -> None:
         self.q = queues
+        self.timecheck = timecheck
         self.router = router
         self.bank = bank
         self.alarms = alarms
@@ -270,6 +273,8 @@ class Stages:
                 Quarantined(msg.received_at, msg.topic, route.device.device_id, reason, msg.payload)
             )
             return []
+        if self.timecheck is not None:
+            readings = self._checked(readings, msg.received_at)
         self.board.update(route.device.device_id, readings, msg.received_at)
         self.counters.readings += len(readings)
         return readings
@@ -282,6 +287,16 @@ class Stages:
         for base in self.bridge_devices:
             self._check_models(base)
         swap.routed.set()
+
+    def _checked(self, readings: list[Reading], received_at: float) -> list[Reading]:
+        """Implausible device times re-stamped with the gateway's now (the simulator's under
+        ``clock.source: sim``, once it has spoken)."""
+        assert self.timecheck is not None
+        if self.sim_clock is None:
+            return self.timecheck.check(readings, received_at)
+        if self.sim_clock.now is None:
+            return readings
+        return self.timecheck.check(readings, self.sim_clock.now)
 
     # -- detect -------------------------------------------------------------------------
 

@@ -1,9 +1,12 @@
 """HTTPS to the cloud: drains the outbox in batches (critical alarms first), with backoff.
 
-Answers: 2xx with an IngestAck marks the acknowledged ids delivered and the rejected ones
-failed; 401/403 waits long (a bad credential does not fix itself); 408/429/5xx and
-network errors back off with jitter; another 4xx isolates the bad envelope by sending one
-at a time and keeps it in the outbox as failed with the reason.
+Answers: 2xx with an IngestAck marks the acknowledged ids delivered; a rejected one is
+mended and sent again when the cloud named a field the gateway can fix (edge.mending),
+else kept in the outbox as failed with the reason (shown by ``outbox``, counted in the
+heartbeat, and raised by the cloud as ``delivery_failed``); 401/403 waits long (a bad
+credential or a gateway without a household does not fix itself); 408/429/5xx and network
+errors back off with jitter; another 4xx isolates the bad envelope by sending one at a time
+and treats it as rejected.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -37,12 +40,29 @@ class UplinkError(RuntimeError):
         self.retry = retry
 
 
-def make_client(base_url: str, credential: str | None, *, timeout_s: float) -> httpx.AsyncClient:
-    """An HTTP client for the cloud, carrying the gateway's bearer credential."""
+def make_client(
+    base_url: str,
+    credential: str | None,
+    *,
+    timeout_s: float,
+    on_date: Callable[[str | None], None] | None = None,
+) -> httpx.AsyncClient:
+    """An HTTP client for the cloud, carrying the gateway's bearer credential; ``on_date``
+    gets the ``Date`` header of every answer (the gateway's time reference)."""
     headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
     if credential:
         headers["Authorization"] = f"Bearer {credential}"
-    return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout_s)
+    hooks: dict[str, list[Callable[[httpx.Response], Awaitable[None]]]] = {}
+    if on_date is not None:
+        note = on_date
+
+        async def date_of(resp: httpx.Response) -> None:
+            note(resp.headers.get("date"))
+
+        hooks["response"] = [date_of]
+    return httpx.AsyncClient(
+        base_url=base_url, headers=headers, timeout=timeout_s, event_hooks=hooks
+    )
 
 
 async def post_json(client: httpx.AsyncClient, path: str, content: bytes) -> httpx.Response:
@@ -175,8 +195,7 @@ class Uplink:
                 for one in batch:
                     await self._send(lane, [one])
                 return
-            log.error("cloud refused %s id=%s for good: %s", lane.table, batch[0].id, exc)
-            self.outbox.mark_failed(lane.table, {batch[0].id: str(exc)})
+            self._refused(lane, {batch[0].id: str(exc)})
             return
         ack = parse_ack(resp, lane.path)
         ok = ack.delivered()
@@ -184,8 +203,7 @@ class Uplink:
         self.outbox.mark_delivered(lane.table, [i for i in ids if i in ok])
         rejected = {r.id: r.error for r in ack.rejected if r.id in ids}
         if rejected:
-            log.error("cloud rejected lane=%s ids=%s", lane.table, rejected)
-            self.outbox.mark_failed(lane.table, rejected)
+            self._refused(lane, rejected)
         missing = [i for i in ids if i not in ok and i not in rejected]
         self.delivered += len(ok)
         self.last_error = None
@@ -195,6 +213,24 @@ class Uplink:
             raise UplinkError(
                 f"POST {lane.path}: answer left out {len(missing)} ids", status=None, retry=True
             )
+
+    def _refused(self, lane: Lane, refusals: dict[str, str]) -> None:
+        """Mended and sent again where the gateway can fix the field; kept as failed (shown
+        by ``outbox``, counted in the heartbeat) where it cannot."""
+        mended = self.outbox.refused(lane.table, refusals)
+        for item_id, error in refusals.items():
+            if item_id in mended:
+                log.warning(
+                    "cloud refused %s id=%s; mended %s, sending again: %s",
+                    lane.table,
+                    item_id,
+                    mended[item_id],
+                    error[:300],
+                )
+            else:
+                log.error("cloud refused %s id=%s for good, kept: %s", lane.table, item_id, error)
+        if mended:
+            self.wake.set()
 
     async def _back_off(self, exc: UplinkError) -> None:
         self.failures += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiomqtt
@@ -12,6 +12,7 @@ import pytest
 
 from edge.config import GatewayConfig
 from protocol.api import make_credential
+from tests.edge.receiver import Receiver, serve
 
 HOME_YAML = """\
 home_id: home-t1
@@ -37,6 +38,13 @@ def home_file(tmp_path: Path) -> Path:
 def credential() -> str:
     """A credential for gateway gw-t1."""
     return make_credential("gw-t1")
+
+
+@pytest.fixture
+async def rx(credential: str) -> AsyncIterator[Receiver]:
+    """A stand-in cloud for gateway gw-t1 on a loopback port."""
+    async with serve(Receiver(credential)) as receiver:
+        yield receiver
 
 
 def gateway_config(

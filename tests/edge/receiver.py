@@ -1,7 +1,8 @@
 """A small local stand-in of the cloud's gateway API (protocol/api.py), for the edge tests.
 
 It stores each envelope once by its id (as the cloud does), answers IngestAck, and can be
-switched down (503), to refuse the credential (401), or to refuse an alarm id (422).
+switched down (503), to refuse the credential (401), or to refuse items one by one
+(``refuse`` returns the reason, as the cloud's ``IngestAck.rejected`` gives it).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ class Receiver:
 
     credential: str
     mode: str = "ok"  # ok | down | unauthorized | lose_answers (store, then answer 503)
-    bad_ids: set[str] = field(default_factory=set)
+    refuse: Callable[[dict[str, Any]], str | None] = lambda _item: None
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     telemetry: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -55,15 +56,18 @@ class Receiver:
         def ingest(
             store: dict[str, dict[str, Any]], items: list[dict[str, Any]], key: str
         ) -> JSONResponse:
-            if any(i.get(key) in self.bad_ids for i in items):
-                return JSONResponse({"detail": f"{key} refused"}, status_code=422)
-            accepted, duplicates = [], []
+            accepted, duplicates, rejected = [], [], []
             for item in items:
+                error = self.refuse(item)
+                if error is not None:
+                    rejected.append({"id": item[key], "error": error})
+                    continue
                 (duplicates if item[key] in store else accepted).append(item[key])
                 store.setdefault(item[key], item)
             if self.mode == "lose_answers":
                 return JSONResponse({"detail": "answer lost"}, status_code=503)
-            return JSONResponse({"accepted": accepted, "duplicates": duplicates, "rejected": []})
+            answer = {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+            return JSONResponse(answer)
 
         @api.post(ALARMS_PATH)
         async def alarms(request: Request) -> JSONResponse:

@@ -127,7 +127,7 @@ def test_restore_resumes_open_alarms(home_file: Path) -> None:
     [alarm] = am.handle(fall(T0, score=0.6))
     assert isinstance(alarm, Alarm)
     resumed = manager(home_file, fall_stillness_s=120)
-    resumed.restore([(alarm, Severity.HIGH)])
+    resumed.restore([(alarm, Severity.HIGH, alarm.alarm_id)])
     assert resumed.handle(fall(T0 + 5, score=0.6)) == []  # still the same open alarm
     [update] = resumed.handle(Tick(T0 + 130))
     assert isinstance(update, AlarmUpdate) and update.alarm_id == alarm.alarm_id

@@ -54,7 +54,8 @@ async def test_check_says_what_is_wrong(
         monkeypatch.setenv("CAREWATCH_GATEWAY_CREDENTIAL", credential)
         assert await asyncio.to_thread(main, ["check", "--config", str(cfg)]) == 0
         out = capsys.readouterr().out
-        assert out.count("OK  ") == 6 and "FAIL" not in out
+        assert out.count("OK  ") == 7 and "FAIL" not in out
+        assert "OK   clock: " in out  # the cloud's Date header at least
         monkeypatch.setenv("CAREWATCH_GATEWAY_CREDENTIAL", "cwg_gw-t1.wrong")
         assert await asyncio.to_thread(main, ["check", "--config", str(cfg)]) == 1
         assert "FAIL cloud" in (out := capsys.readouterr().out) and "401" in out

@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from edge.app import Gateway
 from edge.outbox import Outbox
 from testbed import MosquittoServer
 from tests.edge.conftest import gateway_config, publish, wait_until, z2m
-from tests.edge.receiver import Receiver, serve
+from tests.edge.receiver import Receiver
 
 pytestmark = pytest.mark.services
 
@@ -48,12 +47,6 @@ async def start(gw: Gateway) -> asyncio.Task[None]:
 async def stop(gw: Gateway, task: asyncio.Task[None]) -> None:
     gw.stop()
     await asyncio.wait_for(task, 20)
-
-
-@pytest.fixture
-async def rx(credential: str) -> AsyncIterator[Receiver]:
-    async with serve(Receiver(credential)) as receiver:
-        yield receiver
 
 
 def make_gateway(
@@ -141,27 +134,6 @@ async def test_long_outage_then_every_alarm_delivered_once_in_effect(
     assert all(u["alarm_id"] in rx.alarms for u in rx.updates.values())
     sent = [i for post in rx.alarm_posts for i in post]
     assert len(sent) > len(set(sent)), "some alarms were redelivered, stored once"
-    await stop(gw, task)
-
-
-async def test_refused_alarm_is_kept_as_failed_and_the_rest_flows(
-    mosquitto: MosquittoServer, rx: Receiver, home_file: Path, tmp_path: Path, credential: str
-) -> None:
-    gw = make_gateway(home_file, tmp_path / "data", mosquitto, rx, credential)
-    from edge.alarms import alarm_id_for
-    from protocol import AlarmKind
-
-    bad = alarm_id_for("gw-t1", AlarmKind.SOS, "sos|sos_button|", T0)
-    rx.bad_ids.add(bad)
-    rx.mode = "down"
-    task = await start(gw)
-    await publish(mosquitto.port, [sos_press(T0), sos_cancel(T0 + 1), sos_press(T0 + 2)])
-    await wait_until(lambda: gw.outbox.backlog()["alarms"] == 2, what="2 pending alarms")
-    rx.mode = "ok"
-    await wait_until(lambda: len(sos_alarms(rx)) == 1, what="the good alarm")
-    await wait_until(lambda: gw.outbox.report()["counts"].get("alarms_failed") == 1, what="fail")
-    failed = [a for a in gw.outbox.report()["alarms"] if a["state"] == "failed"]
-    assert failed[0]["alarm_id"] == bad and "422" in failed[0]["last_error"]
     await stop(gw, task)
 
 

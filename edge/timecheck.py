@@ -1,0 +1,64 @@
+"""Device times checked against the gateway's: an implausible one is replaced, and marked.
+
+A device after a battery change or an RTC reset stamps its messages 1970; one with a wrong
+time zone, hours off. A reading time before the gateway's build date, more than
+``max_ahead_s`` after the receive time or more than ``max_behind_s`` before it is replaced
+by the receive time (the simulator's time under ``clock.source: sim``), and the alarm
+manager marks evidence and alarms built on it ``clock_suspect``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import deque
+
+from protocol import Reading
+
+log = logging.getLogger(__name__)
+
+REMEMBERED = 64  # replaced times kept per device, for the alarm manager to recognise
+
+
+class TimeCheck:
+    """Replaces implausible device times; remembers which times it replaced."""
+
+    def __init__(self, *, earliest: float, max_ahead_s: float, max_behind_s: float) -> None:
+        self.earliest = earliest
+        self.max_ahead_s = max_ahead_s
+        self.max_behind_s = max_behind_s
+        self.replaced = 0
+        self._suspect: dict[str, deque[float]] = {}
+
+    def plausible(self, ts: float, now: float) -> bool:
+        """A device time the gateway can believe, given its own ``now``."""
+        return ts >= self.earliest and now - self.max_behind_s <= ts <= now + self.max_ahead_s
+
+    def check(self, readings: list[Reading], now: float) -> list[Reading]:
+        """The readings, those with an implausible time re-stamped ``now``."""
+        out = readings
+        for i, r in enumerate(readings):
+            if self.plausible(r.ts, now):
+                continue
+            if out is readings:
+                out = list(readings)
+            shift = now - r.ts
+            sample_ts = None if r.sample_ts is None else r.sample_ts + shift
+            out[i] = dataclasses.replace(
+                r, ts=now, sample_ts=sample_ts, extra={**r.extra, "device_ts": r.ts}
+            )
+            self.replaced += 1
+            self._suspect.setdefault(r.device_id, deque(maxlen=REMEMBERED)).append(now)
+            log.warning(
+                "device time implausible device=%s kind=%s device_ts=%.0f replaced_by=%.0f",
+                r.device_id,
+                r.kind,
+                r.ts,
+                now,
+            )
+        return out
+
+    def suspect(self, device_id: str | None, ts: float, *, within_s: float = 1.0) -> bool:
+        """Whether ``ts`` of ``device_id`` is (near) a time this check put in."""
+        times = self._suspect.get(device_id or "")
+        return bool(times) and any(abs(t - ts) <= within_s for t in times or ())
