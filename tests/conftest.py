@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from testbed import InfluxServer, MosquittoServer, PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-DATASETS = SHARED / "datasets"
+DATASETS = Path(os.environ.get("CAREWATCH_DATASETS", SHARED / "datasets"))
 
 
 @pytest.fixture(scope="session")

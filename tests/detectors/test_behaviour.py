@@ -124,15 +124,16 @@ def test_a_pendant_wearer_who_lies_back_and_sits_up_leaves_a_hint_not_an_alarm()
 
 
 def test_a_fall_that_ends_sitting_is_not_taken_for_a_recovery() -> None:
-    from edge.detectors.fall import recovered_at, waist_defaults
+    from edge.detectors.fall import RecoveryRule
+    from edge.detectors.fall.features import tilt_from
 
-    cfg = waist_defaults()
+    rule = RecoveryRule(lying_deg=60.0, upright_deg=30.0, hold_s=0.5)
     up = np.array([0.0, -1.0, 0.0])
     leaning = np.tile([0.0, -0.7, 0.7], (400, 1))  # 45 deg: slumped, never lying
     back_up = np.vstack([np.tile([0.0, 0.0, 1.0], (100, 1)), np.tile(up, (100, 1))])
-    assert recovered_at(leaning, up, 50.0, cfg) is None
-    assert recovered_at(back_up, up, 50.0, cfg) == 100
-    assert recovered_at(back_up[:120], up, 50.0, cfg) is None  # not back for long enough
+    assert rule.recovered_at(tilt_from(leaning, up), 50.0) is None
+    assert rule.recovered_at(tilt_from(back_up, up), 50.0) == 100
+    assert rule.recovered_at(tilt_from(back_up[:120], up), 50.0) is None  # not back long enough
 
 
 def test_a_cancel_during_the_recovery_window_stops_the_fall_alarm() -> None:

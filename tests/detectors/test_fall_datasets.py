@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.fall_accuracy import default_config, detected, discover, run_trial
+from bench.falldata import default_config, detected, discover, run_trial
 
 
 @pytest.mark.parametrize(

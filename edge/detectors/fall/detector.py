@@ -1,4 +1,4 @@
-"""Fall from a wrist or waist accelerometer.
+"""The fall detector: one accelerometer's stream to fall alarms and recovery hints.
 
 Pipeline, ObsPy/river style, each step on whole blocks:
 1. spread timestamps that arrive in bursts (each sample at least ``debunch`` of the
@@ -8,11 +8,11 @@ Pipeline, ObsPy/river style, each step on whole blocks:
 3. characteristic function: acceleration magnitude (a saturated axis makes it a lower bound,
    and the time spent saturated becomes a feature);
 4. on/off hysteresis trigger; the peak of each triggered event is an impact candidate;
-5. once ``post_s`` seconds after the impact have arrived, two dozen features (free fall and
-   velocity towards the ground before, impact, jerk, posture change and turn rate, stillness
-   after, repetitiveness) are scored by small gradient-boosted trees shipped in
-   ``data/fall_<placement>.json`` (``bench/train_fall.py``);
-6. threshold (scoring is kept apart from thresholding) and a refractory period.
+5. once ``post_s`` seconds after the impact have arrived, the features the model file names
+   (``features.py``) are scored by its boosted trees (``model.py``, trained by
+   ``bench/train_fall.py``);
+6. threshold (scoring is kept apart from thresholding) and a refractory period; on the
+   waist, a recovery window (``recovery.py``).
 
 A candidate whose post-impact window never completes (the stream stopped) is scored on what
 arrived once ``flush_after_s`` passes on ``tick`` or a gap restarts the stream.
@@ -21,20 +21,20 @@ A ``cancel`` reading from the resident ends the open fall alarms (inactive detec
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 from scipy import signal as sps
 
 from edge.detectors.base import Detection, Detector, DetectorInputError
+from edge.detectors.fall.config import FallConfig
+from edge.detectors.fall.features import SUMMARY, ImpactWindow, compute, tilt_from
+from edge.detectors.fall.model import FallModel, load_model, model_path
+from edge.detectors.fall.recovery import RecoveryRule
 from edge.detectors.signal import (
     F64,
     Resampler,
@@ -48,298 +48,6 @@ from protocol import AlarmKind, Reading, ReadingKind
 
 log = logging.getLogger(__name__)
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-G_MS2 = 9.80665  # standard gravity, m/s^2
-
-FEATURES: tuple[str, ...] = (
-    "peak_g",
-    "free_fall_min_g",
-    "pre_std_g",
-    "post_std_g",
-    "post_dev_g",
-    "tilt_deg",
-    "above_s",
-    "impacts_pre",
-    "impacts_post",
-    "log_jerk",
-    "saturated_s",
-    "impact_area",
-    "post_dyn_g",
-    "pre_dyn_g",
-    "free_fall_area",
-    "post_mean_g",
-    "still_frac",
-    "v_down_ms",
-    "v_mag_ms",
-    "tilt_raw_deg",
-    "turn_rate_dps",
-    "post_late_std_g",
-    "pre_activity_gps",
-)
-
-
-class FallConfig(BaseModel):
-    """Fall detector for one accelerometer device."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["fall"] = Field(default="fall", title="Type", description="Detector type.")
-    enabled: bool = Field(default=True, title="Enabled", description="Run this detector.")
-    placement: Literal["wrist", "waist"] = Field(
-        default="wrist", title="Placement", description="Where the device is worn."
-    )
-    rate_hz: float = Field(
-        default=50.0, gt=5, le=400, title="Rate", description="Processing rate, Hz."
-    )
-    debunch: float = Field(
-        default=0.95,
-        ge=0,
-        le=1,
-        title="De-bunch",
-        description="Samples closer than this fraction of the device's nominal sample "
-        "interval are pushed apart (bursty timestamps); 0 disables.",
-    )
-    max_gap_s: float = Field(
-        default=1.0, gt=0, title="Max gap", description="A longer gap restarts the stream, s."
-    )
-    gravity_hz: float = Field(
-        default=0.5, gt=0, title="Gravity cut-off", description="Low-pass for gravity, Hz."
-    )
-    on_g: float = Field(
-        default=2.0, gt=1, title="Trigger on", description="Magnitude that opens an event, g."
-    )
-    off_g: float = Field(
-        default=1.5, gt=0, title="Trigger off", description="Magnitude that closes it, g."
-    )
-    max_event_s: float = Field(
-        default=2.0, gt=0, title="Max event", description="Longest trigger event, s."
-    )
-    merge_s: float = Field(
-        default=1.5, ge=0, title="Merge", description="Candidates closer than this merge, s."
-    )
-    pre_s: float = Field(
-        default=2.5, gt=1, title="Pre window", description="Context before the impact, s."
-    )
-    post_s: float = Field(
-        default=2.0, gt=1, title="Post window", description="Context after the impact, s."
-    )
-    min_post_s: float = Field(
-        default=0.6, gt=0, title="Min post", description="Least post-impact data to score, s."
-    )
-    flush_after_s: float = Field(
-        default=5.0, gt=0, title="Flush", description="Score a candidate after this silence, s."
-    )
-    clip_g: float = Field(
-        default=3.9, gt=1, title="Clip", description="Axis value counted as saturated, g."
-    )
-    refractory_s: float = Field(
-        default=10.0, ge=0, title="Refractory", description="No second alarm within this, s."
-    )
-    cancel_window_s: float = Field(
-        default=900.0, ge=0, title="Cancel window", description="A cancel ends falls this recent."
-    )
-    recovery_s: float = Field(
-        default=0.0,
-        ge=0,
-        le=30,
-        title="Recovery window",
-        description="Hold a fall this long after the impact; if the wearer's trunk went over "
-        "and came back to its posture before the fall, it is a fall_recovered hint, not an "
-        "alarm, s. 0 decides at once (a wrist's angle says nothing about posture).",
-    )
-    lying_deg: float = Field(
-        default=60.0,
-        gt=0,
-        le=180,
-        title="Lying tilt",
-        description="Tilt from the posture before the fall that counts as lying, deg (a fall "
-        "that ends sitting never gets there, so it is never taken for a recovery).",
-    )
-    upright_deg: float = Field(
-        default=30.0,
-        gt=0,
-        le=180,
-        title="Recovered tilt",
-        description="Tilt from the posture before the fall that counts as back up, deg.",
-    )
-    recovered_hold_s: float = Field(
-        default=0.5,
-        gt=0,
-        title="Recovered hold",
-        description="How long the posture must stay back up to count as recovered, s.",
-    )
-    weights: str | None = Field(
-        default=None,
-        title="Weights",
-        description="Model file (JSON); default: the shipped data/fall_<placement>.json.",
-    )
-    threshold: float | None = Field(
-        default=None,
-        ge=0,
-        le=1,
-        title="Threshold",
-        description="Score that raises an alarm; default: the model file's.",
-    )
-
-
-def waist_defaults() -> FallConfig:
-    """The waist/pendant configuration the gateway runs."""
-    return FallConfig(
-        placement="waist", on_g=1.8, off_g=1.3, clip_g=15.5, post_s=2.5, recovery_s=8.0
-    )
-
-
-class FallModel:
-    """Gradient-boosted depth-2 trees over ``FEATURES``; weights from a JSON file.
-
-    Tree ``i`` splits on ``feature[i][0] > threshold[i][0]``, then on node 1 (left) or 2
-    (right) the same way, ending in one of four ``leaf`` values; the score is the logistic
-    of ``base`` plus the sum of the leaves, computed for all trees at once.
-    """
-
-    def __init__(self, data: dict[str, Any], source: str) -> None:
-        names = tuple(data.get("features", ()))
-        if names != FEATURES:
-            raise ValueError(f"fall model {source}: features {names} do not match {FEATURES}")
-        self.base = float(data["base"])
-        self.feature = np.asarray(data["feature"], dtype=np.intp).reshape(-1, 3)
-        self.split = np.asarray(data["split"], dtype=np.float64).reshape(-1, 3)
-        self.leaf = np.asarray(data["leaf"], dtype=np.float64).reshape(-1, 4)
-        self.threshold = float(data["threshold"])
-        self.source = source
-        if not (len(self.feature) == len(self.split) == len(self.leaf)):
-            raise ValueError(f"fall model {source}: feature, split and leaf differ in length")
-        if len(self.feature) and not 0 <= self.feature.min() <= self.feature.max() < len(names):
-            raise ValueError(f"fall model {source}: a tree uses a feature index out of range")
-
-    def margin(self, feats: F64) -> F64:
-        """Log-odds of a fall for each feature row."""
-        x = np.atleast_2d(feats)
-        if not len(self.feature):
-            return np.full(len(x), self.base)
-        right = x[:, self.feature[:, 0]] > self.split[:, 0]
-        f1 = np.where(right, self.feature[:, 2], self.feature[:, 1])
-        s1 = np.where(right, self.split[:, 2], self.split[:, 1])
-        leaf = 2 * right + (np.take_along_axis(x, f1, axis=1) > s1)
-        values = np.take_along_axis(
-            np.broadcast_to(self.leaf, (len(x), *self.leaf.shape)), leaf[..., None], axis=2
-        )
-        return self.base + values[..., 0].sum(axis=1)
-
-    def score(self, feats: F64) -> F64:
-        """Fall probability of each feature row, in [0, 1]."""
-        return 1.0 / (1.0 + np.exp(-self.margin(feats)))
-
-
-@lru_cache(maxsize=8)
-def load_model(path: str) -> FallModel:
-    """Load (once) a fall model file; a bad file raises ValueError naming it."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return FallModel(data, path)
-    except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"fall model {path}: cannot load: {exc}") from exc
-
-
-def model_path(cfg: FallConfig) -> str:
-    """Weights file for a configuration."""
-    return cfg.weights or str(DATA_DIR / f"fall_{cfg.placement}.json")
-
-
-def window_features(
-    mag: F64, xyz: F64, grav: F64, p: int, end: int, fs: float, cfg: FallConfig
-) -> F64:
-    """Feature vector (``FEATURES``) of the impact at index ``p``; data valid up to ``end``."""
-
-    def span(a: float, b: float) -> slice:
-        return slice(max(0, p + round(a * fs)), max(0, min(end, p + round(b * fs))))
-
-    def stat(x: F64, fn: str, default: float) -> float:
-        return float(getattr(np, fn)(x)) if len(x) else default
-
-    pre, ff, imp = span(-cfg.pre_s, -1.0), span(-1.0, 0.0), span(-1.0, 0.5)
-    post = span(1.0, cfg.post_s)
-    ctx = span(-cfg.pre_s, cfg.post_s)
-    g_pre = posture_before(grav, p, fs, cfg)
-    g_post = grav[post].mean(axis=0) if post.stop > post.start else grav[end - 1]
-    cos = float(np.dot(g_pre, g_post) / (np.linalg.norm(g_pre) * np.linalg.norm(g_post) + 1e-9))
-    dyn = np.linalg.norm(xyz - grav, axis=1)
-    c = mag[ctx] >= cfg.on_g
-    rises = np.flatnonzero(c[1:] & ~c[:-1]) + 1 + ctx.start - p
-    half = round(0.5 * fs)
-    jerk = np.abs(np.diff(xyz[imp], axis=0)).max() * fs if imp.stop - imp.start > 1 else 0.0
-    # velocity towards the ground before the impact: acceleration along the low-passed
-    # gravity direction (and, rotation-free, the magnitude) minus 1 g, integrated, m/s
-    fall_win = span(-1.5, 0.1)
-    up = grav[fall_win] / (np.linalg.norm(grav[fall_win], axis=1, keepdims=True) + 1e-9)
-    v_down = np.cumsum((xyz[fall_win] * up).sum(axis=1) - 1.0) * (G_MS2 / fs)
-    v_mag = np.cumsum(mag[fall_win] - 1.0) * (G_MS2 / fs)
-    # posture change against the raw mean after the impact (no low-pass lag)
-    raw_post = xyz[post].mean(axis=0) if post.stop > post.start else xyz[end - 1]
-    cos_raw = float(
-        np.dot(g_pre, raw_post) / (np.linalg.norm(g_pre) * np.linalg.norm(raw_post) + 1e-9)
-    )
-    # fastest turn of the gravity direction within 1 s of the impact, deg/s
-    turn = span(-1.0, 1.0)
-    gu = grav[turn] / (np.linalg.norm(grav[turn], axis=1, keepdims=True) + 1e-9)
-    turn_cos = np.clip((gu[1:] * gu[:-1]).sum(axis=1), -1.0, 1.0)
-    late = span(1.5, cfg.post_s)
-    return np.array(
-        [
-            mag[p],
-            stat(mag[ff], "min", 1.0),
-            stat(mag[pre], "std", 0.0),
-            stat(mag[post], "std", 0.0),
-            abs(stat(mag[post], "mean", 1.0) - 1.0),
-            math.degrees(math.acos(max(-1.0, min(1.0, cos)))),
-            float(c.sum()) / fs,
-            float(np.count_nonzero(rises < -half)),
-            float(np.count_nonzero(rises > half)),
-            math.log1p(jerk),
-            float((np.abs(xyz[imp]) >= cfg.clip_g).any(axis=1).sum()) / fs,
-            float(np.abs(mag[imp] - 1.0).sum()) / fs,
-            stat(dyn[post], "mean", 0.0),
-            stat(dyn[pre], "mean", 0.0),
-            float(np.clip(1.0 - mag[span(-1.5, 0.0)], 0.0, None).sum()) / fs,
-            stat(mag[post], "mean", 1.0),
-            stat((dyn[post] < 0.1).astype(np.float64), "mean", 0.0),
-            stat(v_down, "min", 0.0),
-            stat(v_mag, "min", 0.0),
-            math.degrees(math.acos(max(-1.0, min(1.0, cos_raw)))),
-            float(np.degrees(np.arccos(turn_cos)).max()) * fs if len(turn_cos) else 0.0,
-            float(np.std(mag[late])) if late.stop - late.start > 1 else 0.0,
-            float(np.abs(np.diff(mag[pre])).mean()) * fs if pre.stop - pre.start > 1 else 0.0,
-        ]
-    )
-
-
-def posture_before(grav: F64, p: int, fs: float, cfg: FallConfig) -> F64:
-    """Mean gravity from ``pre_s`` to 1 s before the impact at ``p`` (else the sample before)."""
-    a, b = max(0, p - round(cfg.pre_s * fs)), max(0, p - round(fs))
-    return np.asarray(grav[a:b].mean(axis=0) if b > a else grav[max(0, p - 1)], dtype=np.float64)
-
-
-def recovered_at(grav: F64, posture: F64, fs: float, cfg: FallConfig) -> int | None:
-    """Index in ``grav`` (gravity after an impact) where the wearer is back in ``posture``.
-
-    Back means: the trunk first went over (tilt from ``posture`` beyond ``lying_deg``), then
-    stayed within ``upright_deg`` of it for ``recovered_hold_s``. None if not.
-    """
-    if not len(grav):
-        return None
-    unit = grav / (np.linalg.norm(grav, axis=1, keepdims=True) + 1e-9)
-    tilt = np.degrees(np.arccos(np.clip(unit @ posture, -1.0, 1.0)))
-    over = np.flatnonzero(tilt > cfg.lying_deg)
-    if not len(over):
-        return None
-    hold = max(1, round(cfg.recovered_hold_s * fs))
-    back = (tilt[over[0] :] < cfg.upright_deg).astype(np.int64)
-    if len(back) < hold:
-        return None
-    runs = np.convolve(back, np.ones(hold, dtype=np.int64), mode="valid")
-    full = np.flatnonzero(runs == hold)
-    return int(over[0] + full[0]) if len(full) else None
-
 
 @dataclass(slots=True)
 class HeldFall:
@@ -348,7 +56,7 @@ class HeldFall:
     p: int  # absolute sample index of the impact peak
     t_peak: float
     score: float
-    feats: F64
+    values: dict[str, float]  # the model's features and the summary ones, by name
     posture: F64  # unit gravity direction before the fall
 
     def to_json(self) -> dict[str, Any]:
@@ -357,7 +65,7 @@ class HeldFall:
             "p": self.p,
             "t_peak": self.t_peak,
             "score": self.score,
-            "feats": self.feats.tolist(),
+            "values": dict(self.values),
             "posture": self.posture.tolist(),
         }
 
@@ -368,7 +76,7 @@ class HeldFall:
             int(d["p"]),
             float(d["t_peak"]),
             float(d["score"]),
-            np.asarray(d["feats"], dtype=np.float64),
+            {str(k): float(v) for k, v in d["values"].items()},
             np.asarray(d["posture"], dtype=np.float64),
         )
 
@@ -387,17 +95,26 @@ class FallDetector(Detector):
         room: str | None = None,
         model: FallModel | None = None,
         observer: Callable[[float, F64, float], None] | None = None,
+        tilt_observer: Callable[[float, F64], None] | None = None,
         sample_rate_hz: float | None = None,
     ) -> None:
         """``sample_rate_hz`` is the device's nominal rate (its profile's), which bursty
         timestamps are spread by; ``model`` overrides the weights file;
-        ``observer(ts, features, score)`` sees every scored candidate (training, benches)."""
+        ``observer(ts, features, score)`` sees every scored candidate (features in the
+        model's order) and ``tilt_observer(ts, tilt)`` the tilt from the posture before of
+        every fall decided after its recovery window (training, benches)."""
         super().__init__(device_id=device_id, room=room)
         self.cfg = config or FallConfig()
         self.model = model or load_model(model_path(self.cfg))
-        self.observer = observer
+        self.observer, self.tilt_observer = observer, tilt_observer
         self.threshold = (
             self.cfg.threshold if self.cfg.threshold is not None else self.model.threshold
+        )
+        self.names = self.model.features + tuple(n for n in SUMMARY if n not in self.model.features)
+        self.rule = RecoveryRule(
+            self.model.lying_deg if self.cfg.lying_deg is None else self.cfg.lying_deg,
+            self.model.upright_deg if self.cfg.upright_deg is None else self.cfg.upright_deg,
+            self.cfg.recovered_hold_s,
         )
         self.fs = self.cfg.rate_hz
         self.sos = sps.butter(2, self.cfg.gravity_hz, fs=self.fs, output="sos")
@@ -506,9 +223,11 @@ class FallDetector(Detector):
             self.pending = [p for p in self.pending if p not in ready]
         out: list[Detection] = []
         for p in ready:
-            feats = window_features(
+            win = ImpactWindow(
                 full_mag, self.xyz, self.grav, p - self.base, end - self.base, self.fs, self.cfg
             )
+            values = compute(win, self.names)
+            feats = values[: len(self.model.features)]
             score = float(self.model.score(feats)[0])
             t_peak = float(self.t[p - self.base])
             log.debug("fall candidate %s at %.2f score %.3f", self.device_id, t_peak, score)
@@ -517,8 +236,9 @@ class FallDetector(Detector):
             if score < self.threshold or t_peak - self.last_alarm_t < self.cfg.refractory_s:
                 continue
             self.last_alarm_t = t_peak
-            g = posture_before(self.grav, p - self.base, self.fs, self.cfg)
-            self.held.append(HeldFall(p, t_peak, score, feats, g / (np.linalg.norm(g) + 1e-9)))
+            g = win.g_pre
+            named = dict(zip(self.names, values.tolist(), strict=True))
+            self.held.append(HeldFall(p, t_peak, score, named, g / (np.linalg.norm(g) + 1e-9)))
         return out + self._decide_held(end, final=final)
 
     def _decide_held(self, end: int, *, final: bool) -> list[Detection]:
@@ -533,7 +253,10 @@ class FallDetector(Detector):
             hi = min(end, h.p + wait) - self.base
             decided = float(self.t[hi - 1])
             after = self.grav[h.p - self.base : min(hi, h.p - self.base + span)]
-            back_at = recovered_at(after, h.posture, self.fs, self.cfg) if span else None
+            tilt = tilt_from(after, h.posture)
+            if self.tilt_observer is not None:
+                self.tilt_observer(h.t_peak, tilt)
+            back_at = self.rule.recovered_at(tilt, self.fs) if span else None
             if back_at is None:
                 self.open_falls.append(h.t_peak)
                 out.append(self._detection(h, decided))
@@ -550,7 +273,7 @@ class FallDetector(Detector):
 
     def _detection(self, h: HeldFall, decided: float, up_s: float | None = None) -> Detection:
         """The fall alarm, or with ``up_s`` (back up after) the fall_recovered hint."""
-        f = dict(zip(FEATURES, h.feats.tolist(), strict=True))
+        f = h.values
         peak = round(f["peak_g"], 3)
         details: dict[str, Any] = {
             "placement": self.cfg.placement,
