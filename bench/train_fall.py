@@ -86,6 +86,7 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "base": BASE_FEATURES,
     "rotation-free": ROTATION_FREE,
     "extended": (*ROTATION_FREE, "post_tilt_std_deg", "peak_to_pre_ratio"),
+    "extended+rate": (*ROTATION_FREE, "post_tilt_std_deg", "peak_to_pre_ratio", "device_hz"),
 }
 L2_GRID = (1.0, 10.0)
 OFFSETS = (-1.0, -0.75, -0.5, -0.25, 0.0)

@@ -17,6 +17,7 @@ from edge import zigbee2mqtt
 from edge.alarms import AlarmManager, Envelope
 from edge.changes import ChangeFilter
 from edge.clock import ClockError, SimClock
+from edge.detectors.activity import shows_someone
 from edge.detectors.base import DetectorBank
 from edge.devicestatus import DeviceBoard
 from edge.homereload import HomeSwap, carried_state
@@ -36,12 +37,11 @@ from edge.telemetry import TelemetryAggregator
 from edge.timecheck import TimeCheck
 from firmware_profiles import DecodeError, PartialDecodeError
 from firmware_profiles.availability import availability_state
-from protocol import Reading, ReadingKind
+from protocol import Reading
 from protocol.topics import CLOCK_TOPIC
 
 log = logging.getLogger(__name__)
 
-ACTIVITY_KINDS = frozenset({ReadingKind.MOTION, ReadingKind.PRESENCE, ReadingKind.DOOR_OPEN})
 WRITE_BATCH = 256
 QUARANTINE_EVERY_S = 10.0  # at most one quarantine row per topic this often (SD-card writes)
 ACTIVITY_EVERY_S = 1.0  # the alarm manager needs "someone moved", not every PIR event
@@ -350,11 +350,7 @@ class Stages:
         for reading in item:
             detections += self.bank.feed(reading)
             self.telemetry.add(reading)
-            if (
-                reading.kind in ACTIVITY_KINDS
-                and reading.value is True
-                and reading.ts >= self._activity_sent + ACTIVITY_EVERY_S
-            ):
+            if shows_someone(reading) and reading.ts >= self._activity_sent + ACTIVITY_EVERY_S:
                 self._activity_sent = reading.ts
                 detections.append(Activity(reading.ts, self.board.devices[reading.device_id].room))
         self.counters.detections += len(detections)

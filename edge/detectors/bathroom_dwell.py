@@ -15,8 +15,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.detectors.activity import ACTIVITY_KINDS, ActivityTracker
 from edge.detectors.base import Detection, Detector
-from edge.detectors.home import ACTIVITY_KINDS, ActivityTracker, HomeContext
+from edge.detectors.home import HomeContext
 from protocol import AlarmKind, Reading, ReadingKind
 
 # Readings that show someone in the room; a door contact fires on the way in and out alike.

@@ -1,8 +1,6 @@
-"""What home-wide detectors know about the home, and how readings become activity events.
+"""What home-wide detectors know about the home: zone, sleep hours, front doors, rooms.
 
-Inside activity: PIR motion, occupancy or radar presence switching on, a radar target
-moving, any door or cupboard contact (opening or closing) that is not the front door. The
-front door opening is kept apart: the resident may have left or come back.
+Which readings are activity is defined once, in ``edge.detectors.activity``.
 """
 
 from __future__ import annotations
@@ -14,20 +12,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
-from edge.detectors.base import DetectorInputError
-from edge.detectors.signal import F64, hm_to_hours, scalar_series, target_state, where
-from protocol import HomeManifest, Reading, ReadingKind
+from edge.detectors.activity import ACTIVITY_KINDS, ActivityTracker
+from edge.detectors.signal import F64, hm_to_hours
+from protocol import HomeManifest
+
+__all__ = ["ACTIVITY_KINDS", "DAY", "ActivityTracker", "HomeContext"]  # activity: re-exported
 
 DAY = 86400.0
-ACTIVITY_KINDS = frozenset(
-    {
-        ReadingKind.MOTION,
-        ReadingKind.OCCUPANCY,
-        ReadingKind.PRESENCE,
-        ReadingKind.TARGET_STATE,
-        ReadingKind.DOOR_OPEN,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -83,48 +74,3 @@ class HomeContext:
             return np.empty(0)
         off, at = self.offset(float(ts[0])), hm_to_hours(hm) * 3600.0
         return np.floor((ts + off - at) / DAY) * DAY + at - off
-
-
-class ActivityTracker:
-    """Turns readings into (inside activity times, front-door opening times).
-
-    Motion counts each time it fires; presence and occupancy count only when they switch
-    on (a still person is present, not moving, so repeated "present" reports are not
-    activity); a radar target counts while "moving"; door and cupboard contacts count on
-    opening and closing. The last presence/occupancy value per device is the state.
-    """
-
-    def __init__(self, ctx: HomeContext) -> None:
-        self.ctx = ctx
-        self.held: dict[str, bool] = {}
-
-    def __call__(self, reading: Reading, detector: str) -> tuple[F64, F64]:
-        """Activity carried by one reading."""
-        empty = np.empty(0)
-        if reading.kind == ReadingKind.TARGET_STATE:
-            moving = target_state(reading, detector) == "moving"
-            return (np.array([reading.ts]) if moving else empty), empty
-        if reading.kind not in ACTIVITY_KINDS:
-            raise DetectorInputError(f"{where(detector, reading)}: not an activity reading")
-        t, v = scalar_series(reading, detector)
-        on = v != 0
-        if reading.kind == ReadingKind.DOOR_OPEN and reading.device_id in self.ctx.front_doors:
-            return empty, t[on]  # the door opening; its closing says nothing more
-        if reading.kind == ReadingKind.DOOR_OPEN:
-            return t, empty
-        if reading.kind in (ReadingKind.PRESENCE, ReadingKind.OCCUPANCY):
-            if not len(on):
-                return empty, empty
-            key = f"{reading.device_id}/{reading.kind}"
-            before = np.concatenate(([self.held.get(key, False)], on[:-1]))
-            self.held[key] = bool(on[-1])
-            return t[on & ~before], empty
-        return t[on], empty
-
-    def state(self) -> dict[str, bool]:
-        """JSON state."""
-        return dict(self.held)
-
-    def restore(self, state: dict[str, bool]) -> None:
-        """Resume from ``state()``."""
-        self.held = {str(k): bool(v) for k, v in state.items()}

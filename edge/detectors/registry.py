@@ -1,10 +1,13 @@
-"""Explicit registration of detector types, the gateway's detector configuration, and the
-factory that builds one home's bank from its manifest and the firmware profiles."""
+"""Explicit registration of detector types (each declares where it applies and how it is
+built), the gateway's detector configuration, and the factory that builds one home's bank
+from its manifest and the firmware profiles."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -23,21 +26,12 @@ from protocol import HomeManifest, ReadingKind
 
 if TYPE_CHECKING:
     from firmware_profiles.library import ProfileLibrary
+    from firmware_profiles.profile import DeviceProfile
 
 log = logging.getLogger(__name__)
 
-REGISTRY: dict[str, type[Detector]] = {
-    FallDetector.type: FallDetector,
-    RadarFallDetector.type: RadarFallDetector,
-    SosDetector.type: SosDetector,
-    VitalsDetector.type: VitalsDetector,
-    DeviceHealthDetector.type: DeviceHealthDetector,
-    InactivityDetector.type: InactivityDetector,
-    NightWanderingDetector.type: NightWanderingDetector,
-    BathroomDwellDetector.type: BathroomDwellDetector,
-}
-
 HOME_ACTIVITY_FAMILIES = frozenset({"motion", "radar", "door"})
+VITAL_KINDS = frozenset({ReadingKind.HEART_RATE, ReadingKind.SPO2})
 
 
 class DetectorsConfig(BaseModel):
@@ -103,10 +97,143 @@ def _battery_curve(prof: Any) -> tuple[tuple[float, float], ...]:
     return tuple(sorted((float(v), float(p)) for v, p in points))
 
 
+@dataclass(frozen=True)
+class DeviceSite:
+    """One paired device as a per-device detector sees it: ids, room and profile."""
+
+    device_id: str
+    room: str
+    profile: DeviceProfile
+
+    @property
+    def kinds(self) -> frozenset[ReadingKind]:
+        """What the device reports."""
+        return frozenset(self.profile.kinds)
+
+
+@dataclass(frozen=True)
+class HomeSite:
+    """The home as a home-wide detector sees it."""
+
+    context: HomeContext
+    families: frozenset[str]  # the families of its paired devices
+    bridges: frozenset[str]  # the Zigbee2MQTT base topics its devices come through
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A detector type: where it applies (each paired device, the home once, or each
+    Zigbee2MQTT bridge the home's devices use) and how it is built there; ``applies`` and
+    ``build`` get the gateway's whole ``DetectorsConfig`` and a ``DeviceSite``, the
+    ``HomeSite`` or the bridge's base topic."""
+
+    detector: type[Detector]
+    scope: Literal["device", "home", "bridge"]
+    applies: Callable[[DetectorsConfig, Any], bool]
+    build: Callable[[DetectorsConfig, Any], Detector]
+
+
+def _fall_config(cfg: DetectorsConfig, site: DeviceSite) -> FallConfig:
+    return cfg.fall_wrist if site.profile.family == "wearable" else cfg.fall_waist
+
+
+def _home_activity(site: HomeSite) -> bool:
+    return bool(site.families & HOME_ACTIVITY_FAMILIES)
+
+
+REGISTRATIONS: tuple[Registration, ...] = (
+    Registration(
+        FallDetector,
+        "device",
+        lambda c, s: (
+            s.profile.family in ("wearable", "fall_pendant")
+            and ReadingKind.ACCEL in s.kinds
+            and _fall_config(c, s).enabled
+        ),
+        lambda c, s: FallDetector(
+            _fall_config(c, s),
+            device_id=s.device_id,
+            room=s.room,
+            sample_rate_hz=s.profile.sample_rate_hz,
+        ),
+    ),
+    Registration(
+        VitalsDetector,
+        "device",
+        lambda c, s: (
+            c.vitals.enabled and bool(s.kinds & {ReadingKind.HEART_RATE, ReadingKind.SPO2})
+        ),
+        lambda c, s: VitalsDetector(c.vitals, device_id=s.device_id, room=s.room),
+    ),
+    Registration(
+        SosDetector,
+        "device",
+        lambda c, s: c.sos.enabled and ReadingKind.SOS in s.kinds,
+        lambda c, s: SosDetector(c.sos, device_id=s.device_id, room=s.room),
+    ),
+    Registration(
+        RadarFallDetector,
+        "device",
+        lambda c, s: c.radar_fall.enabled and ReadingKind.RADAR_FALL in s.kinds,
+        lambda c, s: RadarFallDetector(c.radar_fall, device_id=s.device_id, room=s.room),
+    ),
+    Registration(
+        DeviceHealthDetector,
+        "device",
+        lambda c, s: c.device_health.enabled,
+        lambda c, s: DeviceHealthDetector(
+            c.device_health,
+            device_id=s.device_id,
+            room=s.room,
+            heartbeat_interval_s=s.profile.heartbeat_interval_s,
+            offline_timeout_s=s.profile.offline_timeout_s,
+            bridge_base=s.profile.zigbee2mqtt_base,
+            battery_curve=_battery_curve(s.profile),
+        ),
+    ),
+    Registration(
+        InactivityDetector,
+        "home",
+        lambda c, s: c.inactivity.enabled and _home_activity(s),
+        lambda c, s: InactivityDetector(c.inactivity, home=s.context),
+    ),
+    Registration(
+        NightWanderingDetector,
+        "home",
+        lambda c, s: (
+            c.night_wandering.enabled and _home_activity(s) and bool(s.context.front_doors)
+        ),
+        lambda c, s: NightWanderingDetector(c.night_wandering, home=s.context),
+    ),
+    Registration(
+        BathroomDwellDetector,
+        "home",
+        lambda c, s: (
+            c.bathroom_dwell.enabled
+            and _home_activity(s)
+            and bool(set(c.bathroom_dwell.rooms) & set(s.context.rooms.values()))
+        ),
+        lambda c, s: BathroomDwellDetector(c.bathroom_dwell, home=s.context),
+    ),
+    Registration(
+        ZigbeeBridgeDetector,
+        "bridge",
+        lambda c, base: True,
+        lambda c, base: ZigbeeBridgeDetector(bridge_base=base),
+    ),
+)
+# the reading-driven types (each has a contract-suite scenario); the bridge watch is driven
+# by Zigbee2MQTT's bridge state, not by readings
+REGISTRY: dict[str, type[Detector]] = {
+    r.detector.type: r.detector for r in REGISTRATIONS if r.scope != "bridge"
+}
+
+
 def build_bank(
     home: HomeManifest, library: ProfileLibrary, config: DetectorsConfig | None = None
 ) -> DetectorBank:
-    """The detectors of one home: per paired device by its profile's family, and home-wide.
+    """The detectors of one home, from ``REGISTRATIONS``: each per-device type on every
+    paired device it applies to (in the manifest's order), then each home-wide type once.
 
     Wearables get wrist fall (if they stream accel), vitals (heart rate / SpO2) and SOS (if
     they have the key); fall pendants waist fall and SOS; radars radar fall; buttons SOS;
@@ -115,50 +242,29 @@ def build_bank(
     devices gets one Zigbee bridge watch per bridge.
     """
     cfg = config or DetectorsConfig()
-    ctx = HomeContext.from_manifest(home)
+    sites = [DeviceSite(d.device_id, d.room, library.get(d.profile)) for d in home.devices]
+    home_site = HomeSite(
+        HomeContext.from_manifest(home),
+        frozenset(s.profile.family for s in sites),
+        frozenset(b for s in sites if (b := s.profile.zigbee2mqtt_base) is not None),
+    )
     dets: list[Detector] = []
-    families: set[str] = set()
-    bridges: set[str] = set()
-    for dev in home.devices:
-        prof = library.get(dev.profile)
-        families.add(prof.family)
-        if prof.zigbee2mqtt_base is not None:
-            bridges.add(prof.zigbee2mqtt_base)
-        kinds = prof.kinds
-        did, room = dev.device_id, dev.room
-        if prof.family in ("wearable", "fall_pendant") and ReadingKind.ACCEL in kinds:
-            fall_cfg = cfg.fall_wrist if prof.family == "wearable" else cfg.fall_waist
-            if fall_cfg.enabled:
-                dets.append(
-                    FallDetector(
-                        fall_cfg, device_id=did, room=room, sample_rate_hz=prof.sample_rate_hz
-                    )
-                )
-        if cfg.vitals.enabled and kinds & {ReadingKind.HEART_RATE, ReadingKind.SPO2}:
-            dets.append(VitalsDetector(cfg.vitals, device_id=did, room=room))
-        if cfg.sos.enabled and ReadingKind.SOS in kinds:
-            dets.append(SosDetector(cfg.sos, device_id=did, room=room))
-        if cfg.radar_fall.enabled and ReadingKind.RADAR_FALL in kinds:
-            dets.append(RadarFallDetector(cfg.radar_fall, device_id=did, room=room))
-        if cfg.device_health.enabled:
-            dets.append(
-                DeviceHealthDetector(
-                    cfg.device_health,
-                    device_id=did,
-                    room=room,
-                    heartbeat_interval_s=prof.heartbeat_interval_s,
-                    offline_timeout_s=prof.offline_timeout_s,
-                    bridge_base=prof.zigbee2mqtt_base,
-                    battery_curve=_battery_curve(prof),
-                )
-            )
-    if families & HOME_ACTIVITY_FAMILIES:
-        if cfg.inactivity.enabled:
-            dets.append(InactivityDetector(cfg.inactivity, home=ctx))
-        if cfg.night_wandering.enabled and ctx.front_doors:
-            dets.append(NightWanderingDetector(cfg.night_wandering, home=ctx))
-        if cfg.bathroom_dwell.enabled and set(cfg.bathroom_dwell.rooms) & set(ctx.rooms.values()):
-            dets.append(BathroomDwellDetector(cfg.bathroom_dwell, home=ctx))
-    dets += [ZigbeeBridgeDetector(bridge_base=base) for base in sorted(bridges)]
+    for site in sites:
+        dets += [
+            r.build(cfg, site)
+            for r in REGISTRATIONS
+            if r.scope == "device" and r.applies(cfg, site)
+        ]
+    dets += [
+        r.build(cfg, home_site)
+        for r in REGISTRATIONS
+        if r.scope == "home" and r.applies(cfg, home_site)
+    ]
+    dets += [
+        r.build(cfg, base)
+        for base in sorted(home_site.bridges)
+        for r in REGISTRATIONS
+        if r.scope == "bridge" and r.applies(cfg, base)
+    ]
     log.info("home %s: %d detectors", home.home_id, len(dets))
     return DetectorBank(dets)

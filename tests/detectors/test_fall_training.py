@@ -19,7 +19,7 @@ from bench.train_fall import (
     train,
     train_dataset,
 )
-from edge.detectors.fall import DATA_DIR, FallModel, load_model, model_path
+from edge.detectors.fall import DATA_DIR, FallModel, RecoveryRule, load_model, model_path
 
 
 def some(trials: list, per_activity: int = 1) -> list:
@@ -57,16 +57,19 @@ def test_replayed_decisions_are_the_streamed_ones(weda: list, variant: str) -> N
 
 
 def test_replay_follows_the_recovery_rule(sisfall: list) -> None:
-    """SisFall D13 (lying down quickly, sitting up again) is a hint with the shipped angles,
-    an alarm with a rule that needs a deeper lie-down than it had."""
-    cfg = default_config("sisfall")
+    """SisFall D13 (lying down quickly, sitting up again), scored as a fall (threshold
+    0.2), is a hint with the shipped angles, an alarm with a rule that needs a deeper
+    lie-down than it had; streaming agrees."""
+    cfg = default_config("sisfall").model_copy(update={"threshold": 0.2})
     trial = next(t for t in sisfall if t.path.stem == "D13_SA03_R04")
-    model = load_model(model_path(cfg))
+    data = json.loads(Path(model_path(cfg)).read_text(encoding="utf-8"))
+    model = FallModel({**data, "threshold": 0.2}, "low")
     [c] = collect([trial], cfg, VARIANTS["recorded"])
     assert evaluate([c], model, cfg, rule_of(model, cfg)) == [Counts(adls=1, adls_ok=1)]
-    strict = rule_of(model, cfg).__class__(lying_deg=170.0, upright_deg=30.0)
-    assert evaluate([c], model, cfg, strict) == [Counts(adls=1, adls_ok=0)]
     assert run_trial(trial, cfg).alarms == []
+    deep = RecoveryRule(lying_deg=170.0, upright_deg=30.0)
+    assert evaluate([c], model, cfg, deep) == [Counts(adls=1, adls_ok=0)]
+    assert run_trial(trial, cfg.model_copy(update={"lying_deg": 170.0})).alarms
 
 
 def test_features_are_built_by_name(weda: list) -> None:

@@ -122,7 +122,7 @@ class FallDetector(Detector):
         self.keep = math.ceil((self.cfg.pre_s + after_s + self.cfg.max_event_s + 1) * self.fs)
         self.max_event = max(1, round(self.cfg.max_event_s * self.fs))
         self.merge = round(self.cfg.merge_s * self.fs)
-        rate = sample_rate_hz or 0.0
+        rate = self.device_hz = sample_rate_hz or 0.0
         self.resampler = Resampler(
             self.fs, self.cfg.max_gap_s, self.cfg.debunch / rate if rate > 0 else 0.0
         )
@@ -224,7 +224,14 @@ class FallDetector(Detector):
         out: list[Detection] = []
         for p in ready:
             win = ImpactWindow(
-                full_mag, self.xyz, self.grav, p - self.base, end - self.base, self.fs, self.cfg
+                full_mag,
+                self.xyz,
+                self.grav,
+                p - self.base,
+                end - self.base,
+                self.fs,
+                self.cfg,
+                self.device_hz,
             )
             values = compute(win, self.names)
             feats = values[: len(self.model.features)]

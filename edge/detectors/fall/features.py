@@ -64,10 +64,19 @@ class ImpactWindow:
     pieces several features share computed once."""
 
     def __init__(
-        self, mag: F64, xyz: F64, grav: F64, p: int, end: int, fs: float, cfg: FallConfig
+        self,
+        mag: F64,
+        xyz: F64,
+        grav: F64,
+        p: int,
+        end: int,
+        fs: float,
+        cfg: FallConfig,
+        device_hz: float = 0.0,
     ) -> None:
         self.mag, self.xyz, self.grav = mag, xyz, grav
         self.p, self.end, self.fs, self.cfg = p, end, fs, cfg
+        self.device_hz = device_hz  # the device's nominal rate (0: unknown)
 
     def span(self, a: float, b: float) -> slice:
         """Samples from ``a`` to ``b`` seconds around the impact, clipped to the data."""
@@ -298,6 +307,12 @@ def _peak_ratio(w: ImpactWindow) -> float:
     """The impact against the activity before it (a jog's steps are all peaks)."""
     pre = w.mag[w.pre]
     return float(w.mag[w.p] / (np.percentile(pre, 95) if len(pre) else 1.0))
+
+
+@feature("device_hz")
+def _device_hz(w: ImpactWindow) -> float:
+    """The device's own sample rate: a 25 Hz band sees a blunter impact than a 50 Hz one."""
+    return w.device_hz
 
 
 ALL_FEATURES: tuple[str, ...] = tuple(FEATURES)
