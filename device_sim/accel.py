@@ -124,3 +124,20 @@ def fall(
     rest = _finish(np.tile(down, (max(1, round(post_s * fs)), 1)), rng, 0.005)
     parts = [pre, free, impact, _finish(struggle, rng, 0.03), rest]
     return np.concatenate(parts), (len(pre) + len(free)) / fs
+
+
+def fall_recovered(fs: float, placement: str, rng: np.random.Generator) -> tuple[F64, float]:
+    """A fall the wearer gets straight back up from: the fall, a moment on the floor, then
+    up again within 2.5-6 s of the impact (the trunk turning back to upright over 1-1.5 s),
+    and walking on. Returns samples and the impact offset."""
+    down_part, impact = fall(fs, placement, rng, post_s=float(rng.uniform(0.5, 1.5)))
+    down, up = down_part[-1], _UPRIGHT[placement]
+    n = max(2, round(rng.uniform(1.0, 1.5) * fs))
+    w = np.linspace(0.0, 1.0, n)[:, None]
+    g = (1 - w) * down + w * up
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    effort = 0.1 * np.sin(2 * np.pi * rng.uniform(1.0, 2.0) * _t(n, fs))[:, None] * up
+    rise = _finish(g + effort, rng, 0.04)
+    return np.concatenate(
+        [down_part, rise, walk(rng.uniform(4.0, 6.0), fs, placement, rng)]
+    ), impact

@@ -8,6 +8,7 @@ from typing import Any
 # Episode kind -> the alarm kind it should cause (None: a normal event, no alarm due).
 EPISODE_ALARMS: dict[str, str | None] = {
     "fall": "fall",
+    "fall_recovered": "fall_recovered",  # on a waist pendant; a wristband alarms (see truth)
     "stop_moving": "inactivity",
     "night_wandering": "night_wandering",
     "tachycardia": "heart_rate_high",
@@ -23,6 +24,7 @@ EPISODE_ALARMS: dict[str, str | None] = {
 # Default length of each episode when the caller gives none (seconds).
 DEFAULT_DURATION_S: dict[str, float] = {
     "fall": 1800.0,
+    "fall_recovered": 60.0,
     "stop_moving": 4 * 3600.0,
     "night_wandering": 40 * 60.0,
     "tachycardia": 20 * 60.0,

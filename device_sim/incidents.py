@@ -11,7 +11,7 @@ from device_sim.household import HomeContext
 from device_sim.routine import MIN
 from device_sim.streams import ProfileSpec
 from device_sim.timeline import OUT, Activity, Segment, overlay
-from protocol.home import HomeManifest
+from protocol.home import HomeManifest, PairedDevice
 
 DEVICE_BOUND = ("sos", "device_offline", "battery_die", "off_wrist")
 _DEVICE_PREFERENCE: dict[str, tuple[str, ...]] = {
@@ -125,6 +125,8 @@ def episode_truth(ctx: HomeContext, ep: Episode, dead_at: dict[str, float]) -> l
     expected = EPISODE_ALARMS[ep.kind]
     if ep.kind == "fall":
         return [_fall_truth(ctx, ep, details)]
+    if ep.kind == "fall_recovered":
+        return [_fall_recovered_truth(ctx, ep, details)]
     if ep.kind == "device_offline":
         spec = ctx.specs[ep.device_id or ""]
         hb = float(spec.heartbeat_interval_s or 3600.0)
@@ -154,6 +156,30 @@ def episode_truth(ctx: HomeContext, ep: Episode, dead_at: dict[str, float]) -> l
     return [TruthEvent(ep.at, hid, ep.kind, ep.device_id, expected, length, details)]
 
 
+def _worn_accel(ctx: HomeContext, at: float) -> list[PairedDevice]:
+    """The resident's devices with an accelerometer that are worn at ``at``."""
+    return [
+        dev
+        for dev in ctx.home.devices
+        if dev.worn_by
+        and "accel" in ctx.specs[dev.device_id].kinds
+        and not any(a <= at < b for a, b in ctx.off_wrist.get(dev.device_id, []))
+    ]
+
+
+def _fall_recovered_truth(ctx: HomeContext, ep: Episode, details: dict[str, object]) -> TruthEvent:
+    """Up again at once: a waist pendant's detector makes it a fall_recovered hint; a
+    wristband's angle says nothing about posture, so a band raises a fall alarm."""
+    hid = ctx.home.home_id
+    worn = _worn_accel(ctx, ep.at)
+    pendant = next((d for d in worn if ctx.specs[d.device_id].family == "fall_pendant"), None)
+    if pendant is not None and ctx.accel:
+        return TruthEvent(ep.at, hid, ep.kind, pendant.device_id, "fall_recovered", 60.0, details)
+    if worn and ctx.accel:
+        return TruthEvent(ep.at, hid, ep.kind, worn[0].device_id, "fall", 120.0, details)
+    return TruthEvent(ep.at, hid, ep.kind, None, None, ep.length_s, details)
+
+
 def _fall_truth(ctx: HomeContext, ep: Episode, details: dict[str, object]) -> TruthEvent:
     hid = ctx.home.home_id
     room = int(ctx.timeline.room_at(np.array([ep.at]))[0])
@@ -167,12 +193,9 @@ def _fall_truth(ctx: HomeContext, ep: Episode, details: dict[str, object]) -> Tr
     ]
     if radars:
         details["also_seen_by"] = radars
-    for dev in ctx.home.devices:
-        spec = ctx.specs[dev.device_id]
-        worn = not any(a <= ep.at < b for a, b in ctx.off_wrist.get(dev.device_id, []))
-        if dev.worn_by and "accel" in spec.kinds and worn:
-            details["accel_generated"] = ctx.accel
-            return TruthEvent(ep.at, hid, "fall", dev.device_id, "fall", 120.0, details)
+    for dev in _worn_accel(ctx, ep.at):
+        details["accel_generated"] = ctx.accel
+        return TruthEvent(ep.at, hid, "fall", dev.device_id, "fall", 120.0, details)
     if radars:
         return TruthEvent(ep.at, hid, "fall", radars[0], "radar_fall", 120.0, details)
     return TruthEvent(ep.at, hid, "fall", None, "inactivity", ep.length_s, details)

@@ -137,6 +137,9 @@ def accel_bursts(
     for ep in ctx.episodes_for("fall"):
         samples, impact = _fall_samples(ctx, ep.params, fs, placement, rng)
         falls.append((ep.at - impact, samples))
+    for ep in ctx.episodes_for("fall_recovered"):
+        samples, impact = acc.fall_recovered(fs, placement, rng)
+        falls.append((ep.at - impact, samples))
     bursts = _one_at_a_time(falls, bursts, fs)
     bursts = [
         b for b in bursts if ctx.start <= b[0] < ctx.end and not _off_mask(np.array([b[0]]), off)[0]

@@ -138,3 +138,21 @@ async def test_same_alarms_at_any_speed_and_telemetry_reaches_the_cloud(tmp_path
     rooms = {d.device_id: d.room for d in load_home(str(scenarios()["sos"]["home"])).devices}
     assert all(p["room"] == rooms[p["device_id"]] and p["count"] >= 1 for p in points)
     assert slow.cloud.heartbeats and slow.cloud.heartbeats[-1]["devices_total"] > 0
+
+
+async def test_a_pendant_wearer_who_gets_straight_back_up_is_a_hint(tmp_path: Path) -> None:
+    """The simulator's fall_recovered episode, through the gateway: one info-severity
+    fall_recovered hint from the pendant within the episode's window, and no fall alarm."""
+    run = await play("fall_recovered", 100, tmp_path)
+    [event] = run.truth
+    assert event["expected_alarm"] == "fall_recovered" and event["device_id"] == "wang-pendant"
+    hints = [
+        a
+        for a in run.alarms
+        if a["kind"] == "fall_recovered"
+        and a["device_id"] == "wang-pendant"
+        and event["ts"] - 5 <= run.raised[str(a["alarm_id"])] <= event["ts"] + event["window_s"]
+    ]
+    assert len(hints) == 1, run.alarms
+    assert hints[0]["current_severity"] == "info"
+    assert not [a for a in run.alarms if a["kind"] == "fall"], run.alarms
