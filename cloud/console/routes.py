@@ -28,6 +28,7 @@ from cloud.console.schemas import (
 )
 from cloud.db import SessionDep, utcnow
 from cloud.dispatch.config import DispatchConfig
+from cloud.privacy.access_log import Read, record_reads
 from cloud.timeseries.writer import InfluxError, InfluxWriter
 
 api = APIRouter(prefix="/api/v1/console", tags=["console"])
@@ -100,13 +101,13 @@ async def resident_view(
     session: SessionDep,
     resident_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> ResidentDetail:
-    """The resident page (phone and ID numbers masked for dispatchers)."""
+    """The resident page, each field as the privacy policy shows it to the role."""
     return await residents.resident_detail(session, viewer, _influx(request), resident_id, utcnow())
 
 
 @api.get("/residents/{resident_id}/series", response_model=Series)
 async def resident_series(
-    _viewer: ViewerDep,
+    viewer: ViewerDep,
     request: Request,
     session: SessionDep,
     resident_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
@@ -114,6 +115,9 @@ async def resident_series(
 ) -> Series:
     """Vitals and activity of the resident's home, downsampled for the range."""
     _person, home = await residents.resident_or_404(session, resident_id)
+    read = Read("household", home.id, viewer.audience, ("vitals", "activity"))
+    record_reads(session, viewer.user, "GET /api/v1/console/residents/{id}/series", [read])
+    await session.commit()
     influx = _influx(request)
     if influx is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "influx: not started")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cloud.dispatch.clock import Clock
 from cloud.dispatch.config import DispatchConfig
 from cloud.dispatch.engine import Dispatcher
+from cloud.dispatch.staffing import districts_without_target
 from cloud.notify.endpoints import policy_from
 from cloud.notify.outbox import OutboxSender
 from cloud.notify.push import PushSender
@@ -89,6 +90,15 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
         clock=getattr(state, "dispatch_clock", None),
     )
     state.dispatcher = dispatcher
+    if state.settings.production:
+        async with state.sessionmaker() as session:
+            for district, homes in await districts_without_target(session):
+                logger.error(
+                    "district %r has no escalation target (no active supervisor) for %d "
+                    "households; its tasks are offered on to every on-duty worker (unstaffed)",
+                    district,
+                    homes,
+                )
     stop = asyncio.Event()
     loop_task = None
     if getattr(state, "dispatch_autorun", True):

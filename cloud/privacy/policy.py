@@ -72,6 +72,8 @@ _ROWS: dict[str, tuple[Kind, tuple[Show, ...]]] = {
     "household.lat": (Kind.VALUE, (C, C, C, C, C, H, H, H, H)),
     "household.lon": (Kind.VALUE, (C, C, C, C, C, H, H, H, H)),
     "household.access_notes": (Kind.SECRET_TEXT, (C, C, M, H, C, H, C, H, H)),
+    "household.vitals": (Kind.VALUE, (C, C, C, H, H, H, H, H, H)),  # heart rate, SpO2 series
+    "household.activity": (Kind.VALUE, (C, C, C, H, H, H, H, H, H)),  # motion, presence series
     "contact.name": (Kind.NAME, (C, C, C, H, H, H, H, H, H)),
     "contact.relation": (Kind.VALUE, (C, C, C, H, H, H, H, H, H)),
     "contact.phone": (Kind.PHONE, (C, C, C, H, H, H, H, H, M)),

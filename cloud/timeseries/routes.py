@@ -7,10 +7,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth.deps import Role, require_roles
 from cloud.auth.models import User
-from cloud.db import utcnow
+from cloud.db import SessionDep, utcnow
+from cloud.privacy.access_log import Read, record_reads
+from cloud.privacy.policy import role_audience
 from cloud.schemas import QueryTime
 from cloud.timeseries.points import ACTIVITY, VITALS
 from cloud.timeseries.queries import INTERVALS, downsample, pick_interval
@@ -68,28 +71,41 @@ async def _query(request: Request, **kwargs: Any) -> list[dict[str, Any]]:
 async def vitals(
     request: Request,
     home_id: str,
-    _: Reader,
+    user: Reader,
+    session: SessionDep,
     metric: Literal[tuple(sorted(VITALS))] = "heart_rate",  # type: ignore[valid-type]
     start: QueryTime | None = None,
     end: QueryTime | None = None,
     interval: Interval | None = None,
 ) -> dict[str, Any]:
     """A resident's vital sign (per device) over ``start``..``end``, downsampled."""
-    return await _series(request, home_id, "vitals", metric, "device_id", start, end, interval)
+    out = await _series(request, home_id, "vitals", metric, "device_id", start, end, interval)
+    await _logged(session, user, home_id, "vitals")
+    return out
 
 
 @router.get("/{home_id}/activity")
 async def activity(
     request: Request,
     home_id: str,
-    _: Reader,
+    user: Reader,
+    session: SessionDep,
     metric: Literal[tuple(sorted(ACTIVITY))] = "motion",  # type: ignore[valid-type]
     start: QueryTime | None = None,
     end: QueryTime | None = None,
     interval: Interval | None = None,
 ) -> dict[str, Any]:
     """Activity (e.g. motion events per room) over ``start``..``end``, downsampled."""
-    return await _series(request, home_id, "activity", metric, "room", start, end, interval)
+    out = await _series(request, home_id, "activity", metric, "room", start, end, interval)
+    await _logged(session, user, home_id, "activity")
+    return out
+
+
+async def _logged(session: AsyncSession, user: User, home_id: str, what: str) -> None:
+    """A person read a home's series: into the access log."""
+    read = Read("household", home_id, role_audience(user.role), (what,))
+    record_reads(session, user, f"GET /api/v1/households/{{home_id}}/{what}", [read])
+    await session.commit()
 
 
 async def _series(

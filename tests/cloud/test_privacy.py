@@ -209,6 +209,15 @@ async def test_every_read_is_in_the_access_log_for_admins(
     bad = await client.get("/api/v1/access-log", params={"record_type": "x"}, headers=admin)
     assert bad.status_code == 422
 
+    vitals = await client.get("/api/v1/households/home-a/vitals", headers=dispatcher)
+    assert vitals.status_code == 200, vitals.text
+    home = await client.get(
+        "/api/v1/access-log", params={"record_type": "household", "limit": 1}, headers=admin
+    )
+    (entry,) = home.json()
+    assert entry["record_id"] == "home-a" and entry["fields"] == {"vitals": "clear"}
+    assert entry["via"] == "GET /api/v1/households/{home_id}/vitals"
+
 
 def test_every_personal_column_is_in_the_policy() -> None:
     tables = {
