@@ -23,6 +23,7 @@ from edge.detectors.sos import SosConfig, SosDetector
 from edge.detectors.vitals import VitalsConfig, VitalsDetector
 from edge.detectors.zigbee_bridge import ZigbeeBridgeDetector
 from protocol import HomeManifest, ReadingKind
+from protocol.readings import Kind
 
 if TYPE_CHECKING:
     from firmware_profiles.library import ProfileLibrary
@@ -106,7 +107,7 @@ class DeviceSite:
     profile: DeviceProfile
 
     @property
-    def kinds(self) -> frozenset[ReadingKind]:
+    def kinds(self) -> frozenset[Kind]:
         """What the device reports."""
         return frozenset(self.profile.kinds)
 
