@@ -55,6 +55,7 @@ from protocol.topics import CLOCK_TOPIC
 log = logging.getLogger(__name__)
 
 STATE_FILE = "detectors.json"
+FILTERS_FILE = "subscriptions.json"  # the broker session's filters (edge.ingest)
 BankFactory = Callable[[HomeManifest, ProfileLibrary, GatewayConfig], DetectorBank]
 DRAIN_S = 5.0
 ACK_EVERY_S = 0.05
@@ -144,6 +145,7 @@ class Gateway:
             self.queues.raw,
             identifier=config.broker.client_id or f"carewatch-gw-{self.home.gateway_id}",
             on_fatal=self._fatal,
+            filters_file=self.data_dir / FILTERS_FILE,
         )
         self.credential = credential(config)
         self.uplink: Uplink | None = None

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -98,6 +100,7 @@ class Ingest:
         *,
         identifier: str,
         on_fatal: Callable[[DuplicateClientError], None] | None = None,
+        filters_file: Path | None = None,
     ) -> None:
         self.config = config
         self.filters = filters
@@ -113,7 +116,10 @@ class Ingest:
         self._client: aiomqtt.Client | None = None
         self._unacked: list[tuple[int, int]] = []  # (mid, qos) in receive order
         self._held: list[aiomqtt.Message] = []
-        self._stale: set[str] = set()  # filters to leave on the next connection
+        # Filters to leave on the next connection: the broker keeps a persistent session's
+        # subscriptions, also those of a manifest changed while the gateway was stopped.
+        self.filters_file = filters_file
+        self._stale: set[str] = set(self._filters_before()) - set(filters)
 
     async def run(self) -> None:
         """Receive until cancelled, reconnecting with jittered exponential backoff. A client
@@ -164,6 +170,7 @@ class Ingest:
                 for topic_filter in sorted(self._stale - set(self.filters)):
                     await client.unsubscribe(prefix + topic_filter)  # the session kept it
                 self._stale.clear()
+                self._remember_filters()
                 self.guard.connected()
                 # Subscribe before announcing: the retained token seen first is the last
                 # holder's (see edge.sessionguard).
@@ -204,7 +211,32 @@ class Ingest:
                 self._stale.discard(topic_filter)
         except aiomqtt.MqttError as exc:  # the reconnect subscribes to self.filters
             log.warning("subscriptions not changed yet (broker link lost): %s", exc)
+            return added, dropped
+        self._remember_filters()
         return added, dropped
+
+    def _filters_before(self) -> list[str]:
+        if self.filters_file is None:
+            return []
+        try:
+            data = json.loads(self.filters_file.read_text())
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            log.warning("subscriptions file unreadable file=%s error=%s", self.filters_file, exc)
+            return []
+        return [f for f in data if isinstance(f, str)] if isinstance(data, list) else []
+
+    def _remember_filters(self) -> None:
+        """What the broker session is subscribed to now, for the next run."""
+        if self.filters_file is None:
+            return
+        tmp = self.filters_file.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(sorted(self.filters)))
+            tmp.replace(self.filters_file)
+        except OSError as exc:
+            log.warning("subscriptions not saved file=%s error=%s", self.filters_file, exc)
 
     async def _take(self, client: aiomqtt.Client, msg: aiomqtt.Message) -> None:
         if msg.topic.value == self.guard.topic:

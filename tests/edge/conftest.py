@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -93,3 +94,12 @@ async def wait_until(
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"timed out after {limit_s}s waiting for {what}")
+
+
+def gateway_process(config_file: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``carewatch-gateway run --config FILE`` as its own process, its log to ``log``."""
+    return subprocess.Popen(
+        ["carewatch-gateway", "run", "--config", str(config_file)],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -16,9 +17,17 @@ import pytest
 
 from edge.app import Gateway
 from edge.cli_field import add_device
+from edge.config import GatewayConfig
 from edge.configfile import load_config
 from testbed import MosquittoServer
-from tests.edge.conftest import HOME_YAML, gateway_config, publish, wait_until, z2m
+from tests.edge.conftest import (
+    HOME_YAML,
+    gateway_config,
+    gateway_process,
+    publish,
+    wait_until,
+    z2m,
+)
 
 pytestmark = pytest.mark.services
 
@@ -57,16 +66,24 @@ def quarantined(gw: Gateway, topic: str) -> list[str]:
     return [q["reason"] for q in gw.outbox.report()["quarantine"] if q["topic"] == topic]
 
 
+def config_for(home_file: Path, data: Path, mosquitto: MosquittoServer) -> GatewayConfig:
+    cfg = gateway_config(home_file, data, mosquitto.url, None, None)
+    cfg.broker.client_id = f"gw-reload-{uuid.uuid4().hex[:8]}"
+    return cfg
+
+
+async def started(gw: Gateway) -> asyncio.Task[None]:
+    task = asyncio.create_task(gw.run())
+    await wait_until(lambda: gw.ingest.connected, what="broker connection")
+    return task
+
+
 @pytest.fixture
 async def running(
     mosquitto: MosquittoServer, home_file: Path, tmp_path: Path
 ) -> AsyncIterator[Gateway]:
-    cfg = gateway_config(home_file, tmp_path / "data", mosquitto.url, None, None)
-    cfg.broker.client_id = f"gw-reload-{uuid.uuid4().hex[:8]}"
-    gw = Gateway(cfg)
-    task = asyncio.create_task(gw.run())
-    await asyncio.wait_for(gw.ready.wait(), 10)
-    await wait_until(lambda: gw.ingest.connected, what="broker connection")
+    gw = Gateway(config_for(home_file, tmp_path / "data", mosquitto))
+    task = await started(gw)
     yield gw
     gw.stop()
     await asyncio.wait_for(task, 20)
@@ -112,11 +129,8 @@ async def test_a_removed_filter_is_unsubscribed(
     mosquitto: MosquittoServer, home_file: Path, tmp_path: Path
 ) -> None:
     await rewrite(home_file, HOME_YAML + BAND)
-    cfg = gateway_config(home_file, tmp_path / "data", mosquitto.url, None, None)
-    cfg.broker.client_id = f"gw-reload-{uuid.uuid4().hex[:8]}"
-    gw = Gateway(cfg)
-    task = asyncio.create_task(gw.run())
-    await wait_until(lambda: gw.ingest.connected, what="broker connection")
+    gw = Gateway(config_for(home_file, tmp_path / "data", mosquitto))
+    task = await started(gw)
     await rewrite(home_file, HOME_YAML)
     await wait_until(lambda: gw.reloads == 1, what="the band unpaired")
     assert BAND_FILTER not in gw.ingest.filters
@@ -167,8 +181,7 @@ async def test_a_device_pair_adds_to_the_config_file_is_taken_without_a_restart(
         )
     )
     gw = Gateway(load_config(config_file), config_file=config_file)
-    task = asyncio.create_task(gw.run())
-    await wait_until(lambda: gw.ingest.connected, what="broker connection")
+    task = await started(gw)
     band = {"device_id": "li-band", "profile": "ble-heart-rate", "room": "bedroom"}
     await asyncio.to_thread(add_device, config_file, band)
     await wait_until(lambda: gw.reloads == 1, what="the paired device taken")
@@ -176,3 +189,48 @@ async def test_a_device_pair_adds_to_the_config_file_is_taken_without_a_restart(
     await wait_until(lambda: gw.board.devices["li-band"].messages == 1, what="the band decoded")
     gw.stop()
     await asyncio.wait_for(task, 20)
+
+
+async def test_a_device_removed_while_the_gateway_was_stopped_is_unsubscribed_at_start(
+    mosquitto: MosquittoServer, home_file: Path, tmp_path: Path
+) -> None:
+    """The persistent session keeps its subscriptions; the next run leaves the stale ones."""
+    await rewrite(home_file, HOME_YAML + BAND)
+    cfg = config_for(home_file, tmp_path / "data", mosquitto)
+    first = Gateway(cfg)
+    task = await started(first)
+    first.stop()
+    await asyncio.wait_for(task, 20)
+    await rewrite(home_file, HOME_YAML)
+    second = Gateway(cfg)
+    task = await started(second)
+    await publish(mosquitto.port, [band_reading(70), press()])
+    await wait_until(lambda: second.outbox.backlog()["alarms"] == 1, what="the press")
+    assert second.ingest.received == 1, "the unpaired band's filter was left"
+    second.stop()
+    await asyncio.wait_for(task, 20)
+
+
+async def test_sighup_makes_a_running_gateway_process_re_read_its_manifest(
+    mosquitto: MosquittoServer, home_file: Path, tmp_path: Path
+) -> None:
+    config_file = tmp_path / "gateway.json"
+    settings = {
+        "home": str(home_file),
+        "data_dir": str(tmp_path / "data"),
+        "broker": {"url": mosquitto.url, "client_id": f"gw-{uuid.uuid4().hex[:8]}"},
+    }
+    await asyncio.to_thread(config_file.write_text, json.dumps(settings))
+    log = tmp_path / "gateway.log"
+    proc = gateway_process(config_file, log)
+    try:
+        await wait_until(lambda: "broker connected" in log.read_text(), what="the gateway up")
+        proc.send_signal(signal.SIGHUP)
+        await wait_until(
+            lambda: "home manifest re-read: nothing changed" in log.read_text(), what="SIGHUP"
+        )
+        assert proc.poll() is None, "SIGHUP does not stop it"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert proc.returncode == 0, log.read_text()[-2000:]

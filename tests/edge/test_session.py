@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from edge.config import GatewayConfig
 from edge.outbox import Outbox
 from firmware_profiles import load_library
 from protocol import load_home
-from tests.edge.conftest import wait_until, z2m
+from tests.edge.conftest import gateway_process, wait_until, z2m
 from tests.edge.debian_broker import DebianMosquitto
 
 pytestmark = pytest.mark.services
@@ -117,15 +116,6 @@ async def test_an_sos_at_qos0_during_the_shutdown_is_not_dropped(
     outbox.db.close()
 
 
-def _gateway_process(config_file: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        ["carewatch-gateway", "run", "--config", str(config_file)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-
-
 async def test_a_second_gateway_on_the_same_client_id_is_named_and_stops(
     broker: DebianMosquitto,
     home_file: Path,
@@ -144,7 +134,7 @@ async def test_a_second_gateway_on_the_same_client_id_is_named_and_stops(
     config_file.write_text(json.dumps(foreground))
     log = tmp_path / "foreground.log"
     caplog.set_level(logging.ERROR, logger="edge.sessionguard")
-    proc = _gateway_process(config_file, log)
+    proc = gateway_process(config_file, log)
     try:
         await wait_until(lambda: proc.poll() is not None, limit_s=60, what="the second to stop")
     finally:
