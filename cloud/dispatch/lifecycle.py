@@ -31,7 +31,7 @@ from cloud.dispatch.staffing import retry_waiting
 from cloud.models import Alarm, FamilyContact, Worker
 from cloud.notify import texts
 from cloud.notify.outbox import enqueue
-from cloud.privacy.policy import Audience
+from cloud.privacy.policy import Audience, render
 from protocol import Severity
 
 logger = logging.getLogger(__name__)
@@ -330,10 +330,12 @@ class Lifecycle(Offering):
             )
 
     async def _who(self, session: AsyncSession, actor: Actor) -> str:
+        """Who is on the way, as the family texts may name them (privacy policy)."""
+        name = None
         if actor.kind == "worker" and actor.id is not None:
             w = await session.get(Worker, actor.id)
-            return w.name if w else actor.key
-        if actor.kind == "family" and actor.id is not None:
+            name = render(Audience.SMS_FAMILY, "worker.name", w.name) if w else None
+        elif actor.kind == "family" and actor.id is not None:
             c = await session.get(FamilyContact, actor.id)
-            return c.name if c else actor.key
-        return actor.key
+            name = render(Audience.SMS_FAMILY, "contact.name", c.name) if c else None
+        return str(name) if name else actor.key

@@ -74,10 +74,10 @@ _ROWS: dict[str, tuple[Kind, tuple[Show, ...]]] = {
     "household.access_notes": (Kind.SECRET_TEXT, (C, C, M, H, C, H, C, H, H)),
     "household.vitals": (Kind.VALUE, (C, C, C, H, H, H, H, H, H)),  # heart rate, SpO2 series
     "household.activity": (Kind.VALUE, (C, C, C, H, H, H, H, H, H)),  # motion, presence series
-    "contact.name": (Kind.NAME, (C, C, C, H, H, H, H, H, H)),
+    "contact.name": (Kind.NAME, (C, C, C, H, H, H, H, C, H)),  # family: who is on the way
     "contact.relation": (Kind.VALUE, (C, C, C, H, H, H, H, H, H)),
     "contact.phone": (Kind.PHONE, (C, C, C, H, H, H, H, H, M)),
-    "worker.name": (Kind.NAME, (C, C, C, H, H, H, H, H, H)),
+    "worker.name": (Kind.NAME, (C, C, C, H, H, H, H, C, H)),
     "worker.phone": (Kind.PHONE, (C, C, C, H, H, H, H, H, M)),
     "worker.lat": (Kind.VALUE, (C, C, C, H, H, H, H, H, H)),
     "worker.lon": (Kind.VALUE, (C, C, C, H, H, H, H, H, H)),
