@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -225,3 +226,15 @@ def test_a_replayed_sms_reply_changes_nothing(
             ),
         )
         assert offer == "pending"
+
+
+def test_logs_carry_no_phone_number_in_clear(
+    live: Any, twilio: TwilioStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    server, _credential = live
+    stranger = "+8613999998888"
+    with caplog.at_level(logging.INFO, logger="cloud"):
+        assert twilio.send_reply(server.url + "/webhooks/twilio/sms", stranger, "1") == 200
+    logged = caplog.text
+    assert "SMS from unknown number +86*******8888 ignored" in logged  # the privacy policy's log
+    assert stranger not in logged
