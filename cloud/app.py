@@ -28,6 +28,7 @@ from cloud.auth.routes import router as auth_router
 from cloud.db import make_engine, make_sessionmaker
 from cloud.errors import install_error_handlers
 from cloud.gateways.auth import GatewayAuth
+from cloud.gateways.delivery import DeliveryWatch
 from cloud.gateways.heartbeats import HeartbeatRecorder
 from cloud.gateways.ingest_routes import router as ingest_router
 from cloud.gateways.monitor import offline_monitor
@@ -65,6 +66,7 @@ def create_app(
     app.state.alarm_wakeup = asyncio.Event()
     app.state.gateway_auth = GatewayAuth(app.state.sessionmaker, settings.gateway_auth_cache_s)
     app.state.heartbeats = HeartbeatRecorder(app.state.sessionmaker)
+    app.state.delivery_watch = DeliveryWatch(app.state.sessionmaker)
     app.state.influx = None
     app.state.lifespan_hooks = []
     app.add_middleware(MetricsMiddleware)

@@ -40,7 +40,7 @@ from cloud.dispatch.staffing import retry_waiting
 from cloud.models import Alarm, FamilyContact, Worker
 from cloud.notify.models import PENDING, SENDING, Notification
 from cloud.notify.outbox import OutboxSender
-from protocol import Severity
+from protocol import AlarmKind, Severity
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,8 @@ class Dispatcher:
         """response, maintenance, hint or ignore, by kind and severity."""
         if alarm.kind in self.config.hint_kinds:
             return "hint"
-        if alarm.kind in self.config.maintenance_kinds:
+        held_emergency = alarm.kind == AlarmKind.DELIVERY_FAILED and alarm.severity == "critical"
+        if alarm.kind in self.config.maintenance_kinds and not held_emergency:
             return "maintenance"
         if alarm.severity in self.config.response_severities:
             return "response"

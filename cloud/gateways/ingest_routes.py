@@ -30,6 +30,7 @@ from cloud.alarms.ingest import (
 from cloud.db import SessionDep, utcnow
 from cloud.errors import field_name
 from cloud.gateways.auth import CurrentGateway, GatewayAuth, GatewayIdentity
+from cloud.gateways.delivery import DeliveryWatch
 from cloud.metrics import HEARTBEATS, INGESTED, TELEMETRY_POINTS
 from cloud.schemas import nul_path
 from cloud.timeseries.buffer import BufferFullError
@@ -298,6 +299,7 @@ async def heartbeat_answer(state: State, authorization: str | None, body: bytes)
     """``{"ok":true}`` once a heartbeat is recorded; HTTPException for 401, 403, 422.
 
     A gateway without a household may send heartbeats; one with a household only for it.
+    Envelopes it holds as refused (``outbox_failed``) keep a ``delivery_failed`` alarm open.
     """
     auth: GatewayAuth = state.gateway_auth
     gw = await auth.verify(authorization)
@@ -324,9 +326,15 @@ async def heartbeat_answer(state: State, authorization: str | None, body: bytes)
     health = hb.model_dump(
         mode="json", exclude={"gateway_id", "home_id", "schema_version", "version"}
     )
+    bad = nul_path(health)
+    if bad:
+        raise _invalid(bad, "NUL character")
     state.heartbeats.record(gw.gateway_id, now, hb.version, health)
     _influx(state).submit([heartbeat_line(hb, now)])
     HEARTBEATS.inc()
+    watch: DeliveryWatch = state.delivery_watch
+    if await watch.heartbeat(gw, hb, now):
+        state.alarm_wakeup.set()
     return b'{"ok":true}'
 
 

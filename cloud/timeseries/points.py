@@ -70,9 +70,13 @@ def heartbeat_line(hb: GatewayHeartbeat, received_at: datetime) -> str:
         .field("broker_connected", hb.broker_connected)
         .field("outbox_pending", hb.outbox_pending)
         .field("quarantine_count", hb.quarantine_count)
+        .field("outbox_failed", hb.outbox_failed)
         .time(_ms(received_at), MS)
     )
+    if hb.clock is not None and hb.clock.synchronized is not None:
+        point.field("clock_synchronized", hb.clock.synchronized)
     optional = {
+        "clock_offset_s": hb.clock.offset_s if hb.clock else None,
         "disk_free_mb": hb.disk_free_mb,
         "cpu_temp_c": hb.cpu_temp_c,
         "devices_online": hb.devices_online,
