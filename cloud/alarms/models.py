@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy import false as sql_false
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import ColumnElement, and_
+from sqlalchemy.sql.expression import false as sql_false
 
 from cloud.db import Base, UTCDateTime, utcnow
 
@@ -59,6 +60,16 @@ class Alarm(Base):
         """When the alarm began as far as anyone can tell: the device's time, or the
         cloud's receive time when the device's clock is suspect."""
         return self.received_at if self.clock_suspect else self.raised_at
+
+
+def open_cloud_alarm(gateway_id: str, kind: str) -> ColumnElement[bool]:
+    """The condition for the gateway's open cloud-side alarm of ``kind``."""
+    return and_(
+        Alarm.gateway_id == gateway_id,
+        Alarm.kind == kind,
+        Alarm.source == "cloud",
+        Alarm.status == OPEN,
+    )
 
 
 class AlarmEvent(Base):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cloud.alarms.models import CLEARED, OPEN, Alarm, AlarmEvent
+from cloud.alarms.models import CLEARED, OPEN, Alarm, AlarmEvent, open_cloud_alarm
 from cloud.gateways.auth import GatewayIdentity
 from protocol import AlarmKind, GatewayHeartbeat, Severity
 
@@ -66,12 +66,7 @@ async def _apply(
 ) -> bool:
     current = await session.scalar(
         select(Alarm)
-        .where(
-            Alarm.gateway_id == gw.gateway_id,
-            Alarm.kind == KIND,
-            Alarm.source == "cloud",
-            Alarm.status == OPEN,
-        )
+        .where(open_cloud_alarm(gw.gateway_id, KIND))
         .order_by(Alarm.id)
         .limit(1)
         .with_for_update()

@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud import background
-from cloud.alarms.models import CLEARED, OPEN, Alarm, AlarmEvent
+from cloud.alarms.models import CLEARED, OPEN, Alarm, AlarmEvent, open_cloud_alarm
 from cloud.db import utcnow
 from cloud.gateways.models import Gateway
 from cloud.metrics import OFFLINE_TRANSITIONS
@@ -141,14 +141,7 @@ async def _come_back(
     cleared = (
         await session.scalars(
             update(Alarm)
-            .where(
-                and_(
-                    Alarm.gateway_id == gateway_id,
-                    Alarm.kind == OFFLINE,
-                    Alarm.source == "cloud",
-                    Alarm.status == OPEN,
-                )
-            )
+            .where(open_cloud_alarm(gateway_id, OFFLINE))
             .values(status=CLEARED, closed_at=now, updated_at=now)
             .returning(Alarm.id)
         )
