@@ -93,6 +93,7 @@ async def open_alarms(
                 status=alarm.status,
                 detector=alarm.detector,
                 started_at=alarm.started_at,
+                clock_suspect=alarm.clock_suspect,
                 stopped_at=task.arrived_at if task else None,
                 target_s=target,
                 household_id=alarm.household_id,

@@ -16,7 +16,8 @@ class Me(BaseModel):
 
 
 class LiveAlarm(BaseModel):
-    """An open alarm; its clock runs from ``started_at`` until a worker is on site."""
+    """An open alarm; its clock runs from ``started_at`` (the device's time, or the cloud's
+    receive time when ``clock_suspect``) until a worker is on site."""
 
     id: str
     kind: str
@@ -24,6 +25,7 @@ class LiveAlarm(BaseModel):
     status: str
     detector: str
     started_at: datetime
+    clock_suspect: bool = False
     stopped_at: datetime | None
     target_s: float
     household_id: str | None

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from cloud.alarms.models import Alarm, AlarmEvent
 from cloud.auth.deps import Role
+from cloud.console.live import Targets, open_alarms
 from cloud.db import utcnow
 from protocol.api import ALARM_UPDATES_PATH, ALARMS_PATH
 from tests.cloud.conftest import login_as, new_gateway, sos_alarm
@@ -92,6 +93,9 @@ async def test_an_sos_stamped_1970_is_taken_and_aged_from_its_receive_time(
     admin = await login_as(app, client, Role.ADMIN)
     shown = (await client.get("/api/v1/alarms/old-clock", headers=admin)).json()
     assert shown["clock_suspect"] and shown["started_at"] != shown["raised_at"]
+    async with app.state.sessionmaker() as session:  # the console's live list ages it
+        [live], _ = await open_alarms(session, Targets(1800, 3600))
+    assert live.clock_suspect and live.started_at == row.received_at  # not 8966 hours
     marked = sos_alarm("marked", "gw-1", "home-1", utcnow())
     marked["evidence"] = [
         {"device_id": "band-1", "kind": "sos", "ts": utcnow().isoformat(), "clock_suspect": True}

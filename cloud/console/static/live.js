@@ -11,7 +11,9 @@ function alarmRow(a) {
   return h("li", { class: "item", "data-id": a.id, "data-kind": "alarm" },
     h("span", { class: "age" }),
     h("span", { class: "title" },
-      h("span", { class: `sev ${a.severity}` }, a.severity), " ", a.kind.replaceAll("_", " "), " · ",
+      h("span", { class: `sev ${a.severity}` }, a.severity), " ", a.kind.replaceAll("_", " "),
+      a.clock_suspect ? h("span", { class: "meta", title: "device clock wrong: aged from the cloud's receive time" }, " (device clock?)") : "",
+      " · ",
       a.resident_id
         ? h("a", { href: `/console/residents/${a.resident_id}`, "data-link": true }, a.resident_name)
         : a.household_name),
