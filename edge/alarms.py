@@ -99,6 +99,7 @@ class AlarmManager:
         self.stats = AlarmStats()
         self._open: dict[str, _Open] = {}
         self._last_activity = float("-inf")
+        self._where: tuple[float, str] | None = None  # latest motion/presence: (ts, room)
 
     # -- state --------------------------------------------------------------------------
 
@@ -130,6 +131,8 @@ class AlarmManager:
             return self._tick(item.now)
         if isinstance(item, Activity):
             self._last_activity = max(self._last_activity, item.ts)
+            if item.located and (self._where is None or item.ts >= self._where[0]):
+                self._where = (item.ts, item.room)
             return []
         if item.active:
             return self._raise(item)
@@ -183,6 +186,11 @@ class AlarmManager:
             )
             return []
         room = det.room or self._room_of(det.device_id)
+        details = {**det.details, "score": round(det.score, 4)}
+        if self._worn(det.device_id) and self._where is not None:
+            details["registered_room"] = room or ""
+            details["room_seen_at"] = round(self._where[0], 3)
+            room = self._where[1]  # where the resident is, not where the band was paired
         key = self._key(det.kind, det.device_id, room)
         severity = self._severity(det)
         current = self._open.get(key)
@@ -202,7 +210,7 @@ class AlarmManager:
             message=det.message[:500],
             room=room,
             evidence=evidence,
-            details={**det.details, "score": round(det.score, 4)},
+            details=details,
             clock_suspect=self.gateway_clock_suspect
             or self._suspect(det.device_id, det.ts)
             or any(e.clock_suspect for e in evidence),
@@ -315,6 +323,10 @@ class AlarmManager:
         if self.timecheck is None:
             return False
         return self.timecheck.suspect(device_id if isinstance(device_id, str) else None, ts)
+
+    def _worn(self, device_id: str | None) -> bool:
+        dev = self.home.device(device_id) if device_id is not None else None
+        return dev is not None and dev.worn_by is not None
 
     def _room_of(self, device_id: str | None) -> str | None:
         if device_id is None:

@@ -31,10 +31,12 @@ class Tick:
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """Someone moved in ``room`` at event time ``ts`` (for fall correlation)."""
+    """Someone moved in ``room`` at event time ``ts`` (for fall correlation); ``located``
+    when the reading places the resident there (motion or presence of a fixed sensor)."""
 
     ts: float
     room: str
+    located: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,13 +37,17 @@ from edge.telemetry import TelemetryAggregator
 from edge.timecheck import TimeCheck
 from firmware_profiles import DecodeError, PartialDecodeError
 from firmware_profiles.availability import availability_state
-from protocol import Reading
+from protocol import Reading, ReadingKind
 from protocol.topics import CLOCK_TOPIC
 
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 256
 QUARANTINE_EVERY_S = 10.0  # at most one quarantine row per topic this often (SD-card writes)
+# motion and presence place the resident in a room (a door or cupboard says less)
+LOCATING_KINDS = frozenset(
+    {ReadingKind.MOTION, ReadingKind.PRESENCE, ReadingKind.OCCUPANCY, ReadingKind.TARGET_STATE}
+)
 ACTIVITY_EVERY_S = 1.0  # the alarm manager needs "someone moved", not every PIR event
 
 
@@ -129,6 +133,7 @@ class Stages:
         self.changes = ChangeFilter()
         self.bridge_devices: dict[str, dict[str, zigbee2mqtt.BridgeDevice]] = {}  # by base
         self._activity_sent = float("-inf")
+        self._located_room: str | None = None  # the room of the latest Activity sent located
         self._quarantine_last: dict[str, float] = {}
 
     def _error(self, stage: str) -> None:
@@ -350,9 +355,14 @@ class Stages:
         for reading in item:
             detections += self.bank.feed(reading)
             self.telemetry.add(reading)
-            if shows_someone(reading) and reading.ts >= self._activity_sent + ACTIVITY_EVERY_S:
-                self._activity_sent = reading.ts
-                detections.append(Activity(reading.ts, self.board.devices[reading.device_id].room))
+            if shows_someone(reading):
+                room = self.board.devices[reading.device_id].room
+                located = reading.kind in LOCATING_KINDS
+                moved = located and room != self._located_room
+                if moved or reading.ts >= self._activity_sent + ACTIVITY_EVERY_S:
+                    self._activity_sent = reading.ts
+                    self._located_room = room if located else self._located_room
+                    detections.append(Activity(reading.ts, room, located))
         self.counters.detections += len(detections)
         return detections
 
