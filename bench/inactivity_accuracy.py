@@ -236,11 +236,24 @@ def false_alarms(dets: list[Detection], days: float) -> dict[str, Any]:
 
 
 def incident_times(home: AmbientHome, n: int, seed: int) -> np.ndarray:
-    """``n`` seeded random times when the resident is at home (not in an away span), after
-    two days of history and a day before the end of the data."""
+    """``n`` seeded random times when the resident is at home, after two days of history and
+    a day before the end of the data. At home: not in an ``away.csv`` span, and not between
+    a front-door event and the next firing inside (unannotated outings; a resident who
+    collapses in the doorway on coming back is not part of this measure)."""
     rng = np.random.default_rng([seed, *home.name.encode()])
     cands = rng.uniform(home.start + 2 * DAY, home.end - DAY, n * 4)
-    at_home = [t for t in cands if not any(a <= t < b for a, b in home.away)][:n]
+    door = np.array([r.ts for r in home.readings if r.device_id in home.ctx.front_doors])
+    inside = np.array([r.ts for r in home.readings if r.device_id not in home.ctx.front_doors])
+
+    def last(ts: np.ndarray, t: float) -> float:
+        i = int(np.searchsorted(ts, t, side="right"))
+        return float(ts[i - 1]) if i else -math.inf
+
+    at_home = [
+        t
+        for t in cands
+        if not any(a <= t < b for a, b in home.away) and last(door, t) < last(inside, t)
+    ][:n]
     return np.sort(np.asarray(at_home))
 
 

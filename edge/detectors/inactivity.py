@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge.detectors.base import Detection, Detector
 from edge.detectors.home import ACTIVITY_KINDS, DAY, ActivityTracker, HomeContext
+from edge.detectors.routine import RoutineLearner
 from edge.detectors.signal import F64
 from protocol import AlarmKind, Reading, ReadingKind
 
@@ -89,6 +90,29 @@ class InactivityConfig(BaseModel):
     up_days: int = Field(
         default=14, ge=1, title="Up days", description="Days of getting-up delays kept."
     )
+    sleep_nights: int = Field(
+        default=14, ge=1, title="Sleep nights", description="Nights kept to learn sleep and wake."
+    )
+    sleep_min_nights: int = Field(
+        default=3,
+        ge=1,
+        title="Sleep min nights",
+        description="Nights needed before the learned sleep and wake replace the routine.",
+    )
+    bed_quantile: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        title="Bed quantile",
+        description="Sleep hours start at this quantile of the learned bedtimes.",
+    )
+    wake_quantile: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        title="Wake quantile",
+        description="Wake time at this quantile of the learned getting-up times.",
+    )
 
 
 class InactivityDetector(Detector):
@@ -102,8 +126,12 @@ class InactivityDetector(Detector):
     ) -> None:
         super().__init__()
         self.cfg = config or InactivityConfig()
-        self.home = home or HomeContext()
-        self.activity = ActivityTracker(self.home)
+        self.base = home or HomeContext()
+        self.home = self.base  # with the learned sleep and wake once known
+        self.routine = RoutineLearner(
+            nights=self.cfg.sleep_nights, min_nights=self.cfg.sleep_min_nights
+        )
+        self.activity = ActivityTracker(self.base)
         self.last_act: float | None = None
         self.last_door: float | None = None
         self.open: dict[str, float] = {}  # kind -> start of the silence
@@ -157,6 +185,18 @@ class InactivityDetector(Detector):
                 self.up_delays.append(max(0.0, delay))
                 del self.up_delays[: -self.cfg.up_days]
 
+    def _learn_routine(self, t: F64, home_all_along: bool) -> None:
+        """The silences at home ending in ``t`` teach sleep and wake."""
+        if self.last_act is None or not home_all_along:
+            prev, t = t[:-1], t[1:]
+        else:
+            prev = np.concatenate(([self.last_act], t[:-1]))
+        if self.routine.observe(self.base, prev, t):
+            self._use_routine()
+
+    def _use_routine(self) -> None:
+        self.home = self.routine.context(self.base, self.cfg.bed_quantile, self.cfg.wake_quantile)
+
     # -- streaming -----------------------------------------------------------------------
 
     def feed(self, reading: Reading) -> list[Detection]:
@@ -175,6 +215,7 @@ class InactivityDetector(Detector):
         home_all_along = (
             self.last_act is None or self.last_door is None or self.last_door < self.last_act
         )
+        self._learn_routine(inside, home_all_along)  # a false not-up still teaches the wake
         if not home_all_along or self.open:
             self.last_act = None  # back home, or an alarm: that silence is not routine
         self.open = {}
@@ -234,6 +275,7 @@ class InactivityDetector(Detector):
             "gaps": [list(g) for g in self.gaps],
             "up_delays": list(self.up_delays),
             "up_day": self.up_day,
+            "routine": self.routine.state(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -245,3 +287,5 @@ class InactivityDetector(Detector):
         self.gaps = [[float(x) for x in g] for g in state["gaps"]]
         self.up_delays = [float(x) for x in state["up_delays"]]
         self.up_day = int(state["up_day"])
+        self.routine.restore(state["routine"])
+        self._use_routine()

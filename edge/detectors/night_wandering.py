@@ -16,6 +16,7 @@ alarm, ended by the next activity inside (back home).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge.detectors.base import Detection, Detector
 from edge.detectors.home import ACTIVITY_KINDS, ActivityTracker, HomeContext
+from edge.detectors.routine import RoutineLearner
 from edge.detectors.signal import F64
 from protocol import AlarmKind, Reading, ReadingKind
 
@@ -100,15 +102,11 @@ class NightWanderingDetector(Detector):
     ) -> None:
         super().__init__()
         self.cfg = config or NightWanderingConfig()
-        ctx = home or HomeContext()
-        self.home = HomeContext(
-            timezone=ctx.timezone,
-            sleep=self.cfg.night_start or ctx.sleep,
-            wake=self.cfg.night_end or ctx.wake,
-            front_doors=ctx.front_doors,
-            rooms=ctx.rooms,
-        )
-        self.activity = ActivityTracker(self.home)
+        self.base = home or HomeContext()
+        self.home = self.base
+        self.routine = RoutineLearner()
+        self._use_routine()
+        self.activity = ActivityTracker(self.base)
         self.last_act: float | None = None
         self.last_door: float | None = None
         self.pending: float | None = None
@@ -143,8 +141,25 @@ class NightWanderingDetector(Detector):
             out.append(self._det(float(inside[0]), active=False))
             self.open = None
         out += self._restless(inside, self.home.rooms.get(reading.device_id, reading.device_id))
+        home_all_along = self.last_door is None or (
+            self.last_act is not None and self.last_act > self.last_door
+        )
+        last = self.last_act if home_all_along and self.last_act is not None else np.nan
+        prev = np.concatenate(([last], inside[:-1]))
+        keep = ~np.isnan(prev)
+        if self.routine.observe(self.base, prev[keep], inside[keep]):
+            self._use_routine()
         self.last_act = float(inside[-1])
         return out
+
+    def _use_routine(self) -> None:
+        """The night: the configured hours, else the learned median bedtime and wake."""
+        learned = self.routine.context(self.base, 0.5, 0.5)
+        self.home = replace(
+            learned,
+            sleep=self.cfg.night_start or learned.sleep,
+            wake=self.cfg.night_end or learned.wake,
+        )
 
     def _night(self, ts: float) -> bool:
         return bool(self.home.asleep(np.array([ts]))[0])
@@ -155,7 +170,14 @@ class NightWanderingDetector(Detector):
         breaks = np.flatnonzero(np.diff(np.concatenate(([prev], t))) > self.cfg.pause_s)
         first_end = int(breaks[0]) if len(breaks) else len(t)
         out: list[Detection] = []
-        if first_end > 0 and self.run_start is not None and self.open is None and self.run_slept:
+        knows_night = self.routine.learned() or bool(self.cfg.night_start and self.cfg.night_end)
+        if (
+            knows_night
+            and first_end > 0
+            and self.run_start is not None
+            and self.open is None
+            and self.run_slept
+        ):
             rooms = {*self.run_rooms, room}
             seg = t[:first_end]
             hit = np.flatnonzero(
@@ -230,6 +252,7 @@ class NightWanderingDetector(Detector):
             "run_start": self.run_start,
             "run_rooms": list(self.run_rooms),
             "run_slept": self.run_slept,
+            "routine": self.routine.state(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -243,3 +266,5 @@ class NightWanderingDetector(Detector):
         self.run_start = state["run_start"]
         self.run_rooms = [str(r) for r in state["run_rooms"]]
         self.run_slept = bool(state["run_slept"])
+        self.routine.restore(state["routine"])
+        self._use_routine()
