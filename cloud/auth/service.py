@@ -45,9 +45,12 @@ async def create_user(
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
     """The active user with these credentials, or None (caller commits).
 
-    The hash is checked in the hashing pool; a legacy scrypt hash is replaced by argon2id.
+    The hash is checked in the hashing pool, with the database connection given back
+    meanwhile (a login flood must not hold the pool alarms need); a legacy scrypt hash is
+    replaced by argon2id.
     """
     user = await session.scalar(select(User).where(User.username == username))
+    await session.commit()  # nothing to write yet: ends the transaction, frees the connection
     if not await verify_password_async(password, user.password_hash if user else None):
         return None
     assert user is not None
