@@ -5,12 +5,17 @@ registers gateways, then drives it over HTTP from this process:
   1. the steady per-home load: a heartbeat and a telemetry batch per home-minute,
      requests/s, telemetry points/s, p50/p99 latency and the service's CPU use;
   2. InfluxDB's own line-protocol write rate for the same points (ratio);
-  3. alarms (one per request, as gateways send them), alarms/s and p99 latency.
+  3. alarms (one per request, as gateways send them), alarms/s and p99 latency;
+  4. alarm ingest p99 quiet, then beside a login flood (``--flood-connections`` keep-alive
+     connections of wrong passwords): once from one address at one account (the limits
+     answer 429), once with a fresh account and X-Forwarded-For address per attempt (the
+     service trusts 127.0.0.1 as its proxy here), so that every attempt costs a hash.
 Prints the figures and compares with 2 x what 65,000 homes need (2 requests/home/min).
 The load comes from raw keep-alive HTTP/1.1 sockets with requests encoded beforehand, so
 the generator costs a small fraction of what the service does (its CPU is printed too).
 Usage: python bench/cloud_ingest.py [--alarms N] [--homes N] [--minutes N] [--concurrency N]
        [--core-only] [--workers N]  (N > 1: several service processes, reported as such)
+       [--flood-connections N] [--flood-alarms N]
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from typing import Any
 
 import httpx
 
+from cloud.auth.deps import Role
+from cloud.auth.service import create_user
 from cloud.db import make_engine, make_sessionmaker
 from cloud.gateways.service import add_gateway
 from cloud.migrate import upgrade
@@ -58,6 +65,7 @@ async def register(db_url: str, homes: int) -> list[str]:
                 Device(household_id=f"h{i}", gateway_id=f"g{i}", device_id=f"d{k}", profile="p")
                 for k in range(POINTS_PER_BATCH)
             )
+        await create_user(session, "admin", "the-right-admin-password", Role.ADMIN)
         await session.commit()
     await engine.dispose()
     return creds
@@ -265,6 +273,86 @@ async def load(
     print(
         f", p99 {percentile(lat, 0.99):.1f} ms; service CPU {cpu / args.alarms * 1000:.2f} ms/alarm"
     )
+    if args.flood_connections:
+        await login_flood(args, port, creds)
+
+
+def login_request(username: str, forwarded_for: str | None) -> bytes:
+    """A keep-alive POST of a wrong password for ``username``."""
+    data = json.dumps({"username": username, "password": "wrong-password"}).encode()
+    fwd = f"X-Forwarded-For: {forwarded_for}\r\n" if forwarded_for else ""
+    head = (
+        f"POST /api/v1/auth/login HTTP/1.1\r\nHost: bench\r\n{fwd}"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+async def flood(port: int, connections: int, spread: bool, stop: asyncio.Event) -> dict[str, int]:
+    """Wrong logins from ``connections`` keep-alive sockets until ``stop``; answers by status."""
+    answers: dict[str, int] = {}
+    seq = iter(range(10**9))
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while not stop.is_set():
+                n = next(seq)
+                if spread:  # a new account from a new address every time: never limited
+                    request = login_request(
+                        f"guess{n}", f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+                    )
+                else:
+                    request = login_request("admin", None)
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0]
+                await reader.readexactly(int(length))
+                code = head[9:12].decode()
+                answers[code] = answers.get(code, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return answers
+
+
+async def login_flood(args: argparse.Namespace, port: int, creds: list[str]) -> None:
+    """Alarm ingest p99 quiet and beside a login flood (phase 4 of the module docstring)."""
+    homes, n = args.homes, args.flood_alarms
+    concurrency = 8
+    base = [args.alarms]
+
+    def alarms() -> list[Job]:
+        first = base[0]
+        base[0] += n
+        return [
+            (ALARMS_PATH, creds[i % homes], {"alarms": [alarm(i, i % homes)]})
+            for i in range(first, first + n)
+        ]
+
+    _, quiet = await drive(port, alarms(), concurrency)
+    q99 = percentile(quiet, 0.99)
+    print(
+        f"login flood: alarm ingest ({n} alarms, {concurrency} connections) quiet: "
+        f"p50 {percentile(quiet, 0.5):.1f} ms, p99 {q99:.1f} ms"
+    )
+    for spread, label in ((False, "one address, one account"), (True, "fresh account+address")):
+        stop = asyncio.Event()
+        flooding = asyncio.create_task(flood(port, args.flood_connections, spread, stop))
+        await asyncio.sleep(1.0)  # the flood under way first
+        secs, loud = await drive(port, alarms(), concurrency)
+        stop.set()
+        answers = await flooding
+        tries = sum(answers.values())
+        l99 = percentile(loud, 0.99)
+        verdict = "MET" if l99 <= 2 * q99 else "NOT MET"
+        print(
+            f"  with {args.flood_connections} connections of wrong passwords ({label}): "
+            f"p50 {percentile(loud, 0.5):.1f} ms, p99 {l99:.1f} ms = {l99 / q99:.2f} x quiet "
+            f"(target <= 2x: {verdict}); {tries} login answers {dict(sorted(answers.items()))}"
+            f" in about {secs + 1:.0f} s"
+        )
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -287,6 +375,10 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="service processes (serve --workers)"
     )
+    parser.add_argument(
+        "--flood-connections", type=int, default=32, help="login flood connections (0: none)"
+    )
+    parser.add_argument("--flood-alarms", type=int, default=1000, help="alarms per flood phase")
     args = parser.parse_args()
     with PostgresServer() as pg, InfluxServer() as influx, tempfile.TemporaryDirectory() as data:
         creds = asyncio.run(register(pg.url, args.homes))
@@ -298,6 +390,7 @@ def main() -> None:
             "CAREWATCH_DATA_DIR": str(Path(data)),
             "CAREWATCH_MONITOR_INTERVAL_S": "3600",
             "CAREWATCH_FEATURES": "[]" if args.core_only else '["cloud.dispatch"]',
+            "CAREWATCH_TRUSTED_PROXIES": "127.0.0.1",  # the flood's spread phase names addresses
         }
         cmd = os.environ.get("BENCH_SERVE", f"{sys.executable} -m cloud.cli serve --port").split()
         # The service's own log (e.g. dispatch finding nobody to offer the bench's alarms to,
