@@ -1,7 +1,8 @@
 """``create_app``: the FastAPI service, its shared state, and how features plug in.
 
 ``app.state`` holds: ``settings``, ``engine``, ``sessionmaker``, ``influx`` (InfluxWriter),
-``gateway_auth`` (GatewayAuth), ``heartbeats`` (HeartbeatRecorder), ``alarm_wakeup``
+``gateway_auth`` (GatewayAuth), ``heartbeats`` (HeartbeatRecorder), ``login_lockouts``
+(Lockouts), ``alarm_wakeup``
 (asyncio.Event set after new alarms are committed) and ``lifespan_hooks``.
 
 A feature package (e.g. ``cloud.dispatch``) plugs in by defining ``install(app)``, which
@@ -24,6 +25,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from fastapi import FastAPI
 
 from cloud.alarms.routes import router as alarms_router
+from cloud.auth.limits import Lockouts
 from cloud.auth.routes import router as auth_router
 from cloud.db import make_engine, make_sessionmaker
 from cloud.errors import install_error_handlers
@@ -67,6 +69,7 @@ def create_app(
     app.state.gateway_auth = GatewayAuth(app.state.sessionmaker, settings.gateway_auth_cache_s)
     app.state.heartbeats = HeartbeatRecorder(app.state.sessionmaker)
     app.state.delivery_watch = DeliveryWatch(app.state.sessionmaker)
+    app.state.login_lockouts = Lockouts()
     app.state.influx = None
     app.state.lifespan_hooks = []
     app.add_middleware(MetricsMiddleware)

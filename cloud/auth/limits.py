@@ -1,12 +1,16 @@
 """Failed-login limits per account and per client address, counted from the audit log.
 
 The log is in the shared database, so every service instance counts the same failures.
+Once a lockout is found, this instance remembers it until it ends (``Lockouts``): the
+attempts that follow are answered 429 from memory, without touching the database, and
+only counted (``carewatch_login_limited_total``), so a flood of them costs next to nothing.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,21 +18,48 @@ from cloud.auth.audit import LOGIN_FAILED
 from cloud.auth.models import AuthEvent
 from cloud.settings import Settings
 
+LIMITED = Counter("carewatch_login_limited_total", "Logins answered 429 (too many failures)")
 
-async def retry_after(
+Key = tuple[str, str]  # ("account", username) or ("client", address)
+
+
+class Lockouts:
+    """Accounts and addresses this instance knows to be locked, and until when."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._until: dict[Key, datetime] = {}
+        self.max_keys = max_keys
+
+    def wait(self, username: str, client: str, now: datetime) -> float | None:
+        """Seconds left of a known lockout of the account or the address, or None."""
+        left = [
+            (until - now).total_seconds()
+            for key in (("account", username[:64]), ("client", client[:64]))
+            if (until := self._until.get(key)) is not None and until > now
+        ]
+        return max(left) if left else None
+
+    def lock(self, found: dict[Key, datetime], now: datetime) -> None:
+        """Remember lockouts found in the database (expired ones are dropped when full)."""
+        if len(self._until) + len(found) > self.max_keys:
+            self._until = {k: u for k, u in self._until.items() if u > now}
+        self._until.update(found)
+
+
+async def locked_until(
     session: AsyncSession, settings: Settings, username: str, client: str, now: datetime
-) -> float | None:
-    """Seconds until a login may be tried again, or None when it may be tried now.
+) -> dict[Key, datetime]:
+    """The account and/or address locked now, each with the end of its lockout.
 
     Locked while the window holds ``login_account_failures`` failures for the username
     (existing or not) or ``login_client_failures`` for the address; open again when the
     oldest of those leaves the window.
     """
     window = timedelta(seconds=settings.login_window_s)
-    waits = []
-    for column, value, limit in (
-        (AuthEvent.username, username[:64], settings.login_account_failures),
-        (AuthEvent.client, client[:64], settings.login_client_failures),
+    found: dict[Key, datetime] = {}
+    for kind, column, value, limit in (
+        ("account", AuthEvent.username, username[:64], settings.login_account_failures),
+        ("client", AuthEvent.client, client[:64], settings.login_client_failures),
     ):
         nth = await session.scalar(
             select(AuthEvent.at)
@@ -38,5 +69,5 @@ async def retry_after(
             .limit(1)
         )
         if nth is not None:
-            waits.append((nth + window - now).total_seconds())
-    return max(waits) if waits else None
+            found[(kind, value)] = nth + window
+    return found

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from cloud.auth import audit
 from cloud.auth.clients import client_address
 from cloud.auth.deps import CurrentUser, Role, require_roles
-from cloud.auth.limits import retry_after
+from cloud.auth.limits import LIMITED, Lockouts, locked_until
 from cloud.auth.models import ApiToken, User
 from cloud.auth.passwords import token_hash
 from cloud.auth.service import (
@@ -74,15 +74,33 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> To
     """Exchange username and password for a bearer token.
 
     Failed logins are limited per account and per client address (429 with
-    ``Retry-After``); every attempt is written to the auth audit log.
+    ``Retry-After``); each attempt checked is written to the auth audit log, and so is
+    the first refused one of each lockout (the rest are counted).
     """
     settings: Settings = request.app.state.settings
+    lockouts: Lockouts = request.app.state.login_lockouts
     client = client_address(request, settings.trusted_proxies)
     now = utcnow()
-    wait = await retry_after(session, settings, body.username, client, now)
+    wait = lockouts.wait(body.username, client, now)
+    if wait is None:
+        found = await locked_until(session, settings, body.username, client, now)
+        if found:  # a new lockout: audited once here, the attempts that follow only counted
+            lockouts.lock(found, now)
+            wait = lockouts.wait(body.username, client, now)
+            audit.record(
+                session,
+                audit.LOGIN_LIMITED,
+                username=body.username,
+                client=client,
+                now=now,
+                detail={
+                    "until": max(found.values()).isoformat(),
+                    "locked": sorted(k for k, _ in found),
+                },
+            )
+            await session.commit()
     if wait is not None:
-        audit.record(session, audit.LOGIN_LIMITED, username=body.username, client=client, now=now)
-        await session.commit()
+        LIMITED.inc()
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "too many failed logins for this account or address; try again later",

@@ -85,6 +85,8 @@ async def test_failed_logins_are_limited_per_account_and_audited(rig: Rig) -> No
         limited = await _login(http, "admin", "admin-password")
         assert limited.status_code == 429
         assert 0 < int(limited.headers["Retry-After"]) <= 900
+        again = await _login(http, "admin", "wrong-password")  # answered from memory
+        assert again.status_code == 429 and "Retry-After" in again.headers
         assert (await _login(http, "disp", "dispatcher-password")).status_code == 200
     events = await rig.events()
     assert events == [
