@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +16,7 @@ from cloud.auth.models import User
 from cloud.db import SessionDep, utcnow
 from cloud.privacy.models import AccessLogEntry
 from cloud.privacy.policy import LOGGED_RECORDS, Audience, seen_fields
-from cloud.schemas import Public
+from cloud.schemas import Public, QueryTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +86,8 @@ async def access_log(
     username: Text = None,
     record_type: Annotated[str | None, Query(pattern=r"^(resident|household|contact)$")] = None,
     record_id: Text = None,
-    since: Annotated[AwareDatetime | None, Query()] = None,
-    until: Annotated[AwareDatetime | None, Query()] = None,
+    since: Annotated[QueryTime | None, Query()] = None,
+    until: Annotated[QueryTime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[AccessLogEntry]:

@@ -53,6 +53,7 @@ async def test_nul_in_a_query_is_422_naming_it(
         ("/api/v1/households/home-1/vitals?metric=heart_rate&start=1677-01-01T00:00:00Z", "start"),
         ("/api/v1/households/home-1/activity?metric=motion&end=9999-12-31T23:59:59Z", "end"),
         ("/api/v1/alarms?since=0001-01-01T00:00:00Z", "since"),
+        ("/api/v1/access-log?until=9999-01-01T00:00:00Z", "until"),
     ],
 )
 async def test_out_of_range_dates_are_422(
