@@ -74,7 +74,16 @@ def test_cli_gateways_users_and_import(
 
 
 @pytest.mark.parametrize(
-    "sub", [["serve"], ["migrate"], ["gateways", "add"], ["users", "add"], ["import"]]
+    "sub",
+    [
+        ["serve"],
+        ["migrate"],
+        ["gateways", "add"],
+        ["users", "add"],
+        ["users", "disable"],
+        ["users", "enable"],
+        ["import"],
+    ],
 )
 def test_cli_help(sub: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:

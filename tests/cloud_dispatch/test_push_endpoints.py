@@ -21,7 +21,7 @@ from cloud.notify.push import PushSender, generate_vapid_keys
 from cloud.notify.push_standin import PushStandin
 from cloud.notify.standin_http import QuietHandler, StandinServer
 from cloud.notify.twilio_standin import TwilioStandin
-from cloud.settings import DEFAULT_PUSH_HOSTS
+from cloud.settings import DEFAULT_PUSH_HOSTS, Settings
 from testbed import InfluxServer, free_port
 from tests.cloud_dispatch.conftest import (
     STANDIN_POLICY,
@@ -266,3 +266,15 @@ def test_subscriptions_refuse_internal_endpoints_and_takeovers(
 
     assert db(sqlite_url, stored) == [(f"worker:{city.workers[0]}", renewed["keys"]["auth"])]
     assert PROBE_DB not in influx_databases(influx)
+
+
+def test_production_refuses_the_loopback_switch() -> None:
+    with pytest.raises(ValueError, match="CAREWATCH_PUSH_ALLOW_LOOPBACK"):
+        Settings(production=True, secret_key="k" * 40, push_allow_loopback=True)
+
+
+def test_allowed_hosts_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREWATCH_PUSH_ALLOWED_HOSTS", "fcm.googleapis.com, *.push.apple.com")
+    assert Settings().push_allowed_hosts == ["fcm.googleapis.com", "*.push.apple.com"]
+    monkeypatch.setenv("CAREWATCH_PUSH_ALLOWED_HOSTS", '["127.0.0.1"]')
+    assert Settings().push_allowed_hosts == ["127.0.0.1"]
