@@ -366,7 +366,10 @@ class Gateway:
     async def _heartbeat(self, client: httpx.AsyncClient) -> None:
         while True:
             await asyncio.to_thread(self.timesync.refresh)
-            self.alarms.gateway_clock_suspect = self.timesync.state().synchronized is False
+            clock = self.timesync.state()
+            self.alarms.gateway_clock_suspect = clock.synchronized is False
+            wrong = clock.synchronized is False and clock.offset_s is not None
+            self.stages.clock_correction_s = clock.offset_s if wrong and clock.offset_s else 0.0
             body = self.heartbeat().model_dump_json().encode()
             try:
                 await post_json(client, HEARTBEAT_PATH, body)

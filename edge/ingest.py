@@ -6,8 +6,8 @@ arrives while the gateway restarts (QoS 0 too, with Mosquitto's ``queue_qos0_mes
 QoS 1 messages are acknowledged only after everything they caused has been committed to
 the outbox (manual acks, in receive order): a gateway killed at any moment gets its
 unacknowledged messages again when it comes back; stable local alarm keys (edge.alarms)
-make the replay harmless. On shutdown nothing already received is dropped: the QoS 0 messages that came in
-while the pipeline drained are processed after the session is closed.
+make the replay harmless. On shutdown nothing already received is dropped: the QoS 0
+messages that came in while the pipeline drained are processed after the session is closed.
 """
 
 from __future__ import annotations

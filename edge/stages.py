@@ -120,6 +120,7 @@ class Stages:
     ) -> None:
         self.q = queues
         self.timecheck = timecheck
+        self.clock_correction_s = 0.0  # cloud's clock minus ours, while ours is known wrong
         self.router = router
         self.bank = bank
         self.alarms = alarms
@@ -294,11 +295,12 @@ class Stages:
         swap.routed.set()
 
     def _checked(self, readings: list[Reading], received_at: float) -> list[Reading]:
-        """Implausible device times re-stamped with the gateway's now (the simulator's under
-        ``clock.source: sim``, once it has spoken)."""
+        """Implausible device times re-stamped with the gateway's now: the receive time,
+        corrected by the cloud's clock while the gateway's own is known to be wrong (no RTC,
+        no NTP yet); the simulator's under ``clock.source: sim``, once it has spoken."""
         assert self.timecheck is not None
         if self.sim_clock is None:
-            return self.timecheck.check(readings, received_at)
+            return self.timecheck.check(readings, received_at + self.clock_correction_s)
         if self.sim_clock.now is None:
             return readings
         return self.timecheck.check(readings, self.sim_clock.now)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from email.utils import formatdate
+from pathlib import Path
+
+import yaml
 
 from edge.cli_field import _clock_line
+from edge.timecheck import TimeCheck
 from edge.timesync import Runner, TimeSync, ntp_synchronized
+from protocol import HomeManifest
+from tests.edge.z2m_home import HOME_YAML, T0, make_stages, z2m
 
 CHRONY = """Reference ID    : 00000000 ()
 Stratum         : 0
@@ -50,3 +56,14 @@ def test_a_synchronised_daemon_is_believed() -> None:
     sync = TimeSync(run=answers(timedatectl="yes"), every_s=0)
     sync.refresh()
     assert sync.state().source == "timedatectl" and sync.state().synchronized is True
+
+
+def test_a_gateway_booted_at_1970_restamps_readings_by_the_clouds_clock(tmp_path: Path) -> None:
+    home = HomeManifest.model_validate(yaml.safe_load(HOME_YAML))
+    stages = make_stages(home, tmp_path)
+    stages.timecheck = TimeCheck(earliest=T0 - 86400, max_ahead_s=300, max_behind_s=86400)
+    stages.clock_correction_s = T0 - 20.0  # the cloud's Date says it is T0, we say 20 s
+    [readings] = stages.decode_one(z2m("sos_button", 20.0, action="single"))
+    assert isinstance(readings, list) and readings
+    assert all(r.ts == T0 and r.extra["device_ts"] == 20.0 for r in readings)
+    assert stages.timecheck.suspect("sos_button", T0)
