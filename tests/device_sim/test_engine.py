@@ -97,6 +97,27 @@ def test_fall_gives_impact_in_band_accel_and_fall_truth(li_home: HomeManifest) -
     assert (fall.device_id, fall.expected_alarm, fall.ts) == ("li-band", "fall", at)
 
 
+def test_fall_recovered_is_a_hint_on_a_pendant_and_a_fall_on_a_band(
+    li_home: HomeManifest, wang_home: HomeManifest
+) -> None:
+    """The pendant wearer is upright again within seconds of the impact (the accel's
+    gravity back along the standing axis); a wristband's angle says nothing of posture."""
+    at = START + 10 * H + 77.0
+    eps = [Episode("fall_recovered", at)]
+    pendant = simulate_readings(wang_home, start=START, days=0.5, seed=4, accel=True, episodes=eps)
+    [truth] = [e for e in pendant.truth if e.event == "fall_recovered"]
+    assert (truth.device_id, truth.expected_alarm) == ("wang-pendant", "fall_recovered")
+    blocks = [r for r in pendant.readings if r.kind == "accel" and at - 5 <= r.ts <= at + 12]
+    x = np.vstack([r.samples for r in blocks if r.samples is not None])
+    assert float(np.linalg.norm(x, axis=1).max()) > 1.5  # the impact
+    upright = np.array([0.0, -1.0, 0.0])
+    last = np.vstack([r.samples for r in blocks[-2:] if r.samples is not None]).mean(axis=0)
+    assert float(last @ upright / np.linalg.norm(last)) > 0.9  # standing again
+    band = simulate_readings(li_home, start=START, days=0.5, seed=4, accel=True, episodes=eps)
+    [truth] = [e for e in band.truth if e.event == "fall_recovered"]
+    assert (truth.device_id, truth.expected_alarm) == ("li-band", "fall")
+
+
 @pytest.mark.parametrize(
     ("kind", "kind_read", "check"),
     [
