@@ -25,6 +25,7 @@ Fix = Callable[[dict[str, Any], float], str | None]
 _FIELD = re.compile(r"^([A-Za-z_]+)")
 _ITEM_PREFIX = re.compile(r"^(alarms|updates)\[\d+\]\.")
 _V2_ONLY = "clock_suspect"
+_DETAIL_FIELD = re.compile(r'"field"\s*:\s*"([^"]+)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +40,11 @@ class Mended:
 def refused_field(error: str) -> str | None:
     """The top-level field a refusal names (``evidence`` for ``evidence[0].ts: ...``)."""
     text = error
-    marker = re.search(r"HTTP 4\d\d: ", error)
-    if marker:  # a whole request refused: FastAPI's detail list names the field
-        try:
-            detail = json.loads(error[marker.end() :])["detail"]
-            text = str(detail[0].get("field") or ".".join(map(str, detail[0]["loc"][1:])))
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+    if re.search(r"HTTP 4\d\d: ", error):  # a whole request refused: FastAPI's detail
+        named = _DETAIL_FIELD.search(error)  # (the answer may be cut short: no JSON parse)
+        if named is None:
             return None
+        text = named.group(1)
     text = _ITEM_PREFIX.sub("", text.strip())
     if _V2_ONLY in text.split(":", 1)[0]:
         return _V2_ONLY  # ``evidence[0].clock_suspect: Extra inputs are not permitted``

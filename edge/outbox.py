@@ -395,7 +395,8 @@ class Outbox:
         return n
 
     def prune(self, *, delivered_keep_s: float) -> None:
-        """Forget delivered alarms and updates older than the history window; cap telemetry."""
+        """Forget delivered alarms and updates older than the history window; cap telemetry
+        (pending or refused: minute aggregates, unlike alarms, may go once counted)."""
         cutoff = time.time() - delivered_keep_s
         with self._tx():
             self.db.execute(
@@ -409,7 +410,7 @@ class Outbox:
                 (cutoff,),
             )
             over = self.db.execute(
-                "DELETE FROM telemetry WHERE state = 'pending' AND seq <= "
+                "DELETE FROM telemetry WHERE state IN ('pending', 'failed') AND seq <= "
                 "(SELECT MAX(seq) FROM telemetry) - ?",
                 (self.telemetry_keep,),
             ).rowcount
@@ -458,13 +459,16 @@ class Outbox:
                 " WHERE state = 'failed' ORDER BY seq DESC LIMIT ?",
                 (limit,),
             ):
-                item = FailedDelivery(
-                    id=item_id,
-                    table=table,  # type: ignore[arg-type]
-                    kind=k,
-                    severity=Severity(sev) if sev else None,
-                    error=(error or "")[:500],
-                )
+                try:
+                    item = FailedDelivery(
+                        id=item_id,
+                        table=table,  # type: ignore[arg-type]
+                        kind=k,
+                        severity=Severity(sev) if sev else None,
+                        error=(error or "")[:500],
+                    )
+                except ValueError:  # counted above; never let a report stop the heartbeat
+                    continue
                 latest.append((seq, item))
         latest.sort(key=lambda x: -x[0])
         return total, [item for _, item in latest[:limit]]
