@@ -39,10 +39,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from edge.detectors import Detection, DetectorBank, DetectorsConfig, build_bank  # noqa: E402
-from edge.detectors.bathroom_dwell import BathroomDwellDetector  # noqa: E402
 from edge.detectors.home import HomeContext  # noqa: E402
-from edge.detectors.inactivity import InactivityDetector  # noqa: E402
-from edge.detectors.night_wandering import NightWanderingDetector  # noqa: E402
+from edge.detectors.registry import REGISTRATIONS, HomeSite  # noqa: E402
 from protocol import HomeManifest, Reading, ReadingKind, load_home  # noqa: E402
 
 AMBIENT = REPO.parent / "shared" / "datasets" / "ambient-homes"
@@ -149,13 +147,11 @@ def load_ambient_home(folder: Path) -> AmbientHome:
 
 
 def home_bank(ctx: HomeContext, cfg: DetectorsConfig) -> DetectorBank:
-    """The home-wide detectors as build_bank makes them (these homes have no profiles)."""
+    """The home-wide detectors as build_bank makes them (these homes have no profiles:
+    their sensors count as the motion and door families)."""
+    site = HomeSite(ctx, frozenset({"motion", "door"}), frozenset())
     return DetectorBank(
-        [
-            InactivityDetector(cfg.inactivity, home=ctx),
-            NightWanderingDetector(cfg.night_wandering, home=ctx),
-            BathroomDwellDetector(cfg.bathroom_dwell, home=ctx),
-        ]
+        [r.build(cfg, site) for r in REGISTRATIONS if r.scope == "home" and r.applies(cfg, site)]
     )
 
 

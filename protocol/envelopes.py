@@ -69,6 +69,7 @@ class AlarmKind(StrEnum):
     OFF_WRIST = "off_wrist"
     GATEWAY_OFFLINE = "gateway_offline"
     ZIGBEE_OFFLINE = "zigbee_offline"  # the home's Zigbee2MQTT bridge is offline
+    SENSOR_SILENT = "sensor_silent"  # a sensor silent while the home is active: for installers
     DELIVERY_FAILED = "delivery_failed"  # raised by the cloud: a gateway holds refused alarms
     TEST = "test"
 
@@ -91,6 +92,7 @@ DEFAULT_SEVERITY: dict[AlarmKind, Severity] = {
     AlarmKind.OFF_WRIST: Severity.WARNING,
     AlarmKind.GATEWAY_OFFLINE: Severity.WARNING,
     AlarmKind.ZIGBEE_OFFLINE: Severity.WARNING,
+    AlarmKind.SENSOR_SILENT: Severity.WARNING,
     AlarmKind.DELIVERY_FAILED: Severity.HIGH,
     AlarmKind.TEST: Severity.INFO,
 }

@@ -24,6 +24,7 @@ class DispatchConfig(BaseSettings):
             AlarmKind.TAMPER,
             AlarmKind.GATEWAY_OFFLINE,
             AlarmKind.ZIGBEE_OFFLINE,
+            AlarmKind.SENSOR_SILENT,
         ],
         description="Warnings that become maintenance tasks for installers.",
     )

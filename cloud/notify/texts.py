@@ -22,6 +22,7 @@ KIND_NAMES: dict[str, tuple[str, str]] = {
     "off_wrist": ("手环未佩戴", "the band not worn"),
     "gateway_offline": ("网关离线", "the gateway offline"),
     "zigbee_offline": ("Zigbee网络离线", "the Zigbee network offline"),
+    "sensor_silent": ("传感器长时间无响应", "a sensor that has gone silent"),
     "delivery_failed": ("告警未能送达", "alarms the gateway could not deliver"),
     "test": ("测试", "a test"),
 }

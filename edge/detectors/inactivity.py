@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge.detectors.base import Detection, Detector
 from edge.detectors.home import ACTIVITY_KINDS, DAY, ActivityTracker, HomeContext
 from edge.detectors.routine import RoutineLearner
+from edge.detectors.sensor_silence import SensorSilenceConfig, SensorWatch
 from edge.detectors.signal import F64
 from protocol import AlarmKind, Reading, ReadingKind
 
@@ -122,7 +123,11 @@ class InactivityDetector(Detector):
     kinds: ClassVar[frozenset[ReadingKind]] = ACTIVITY_KINDS
 
     def __init__(
-        self, config: InactivityConfig | None = None, *, home: HomeContext | None = None
+        self,
+        config: InactivityConfig | None = None,
+        *,
+        home: HomeContext | None = None,
+        sensors: SensorSilenceConfig | None = None,
     ) -> None:
         super().__init__()
         self.cfg = config or InactivityConfig()
@@ -132,6 +137,7 @@ class InactivityDetector(Detector):
             nights=self.cfg.sleep_nights, min_nights=self.cfg.sleep_min_nights
         )
         self.activity = ActivityTracker(self.base)
+        self.sensors = SensorWatch(sensors or SensorSilenceConfig(), self.base)
         self.last_act: float | None = None
         self.last_door: float | None = None
         self.open: dict[str, float] = {}  # kind -> start of the silence
@@ -186,7 +192,10 @@ class InactivityDetector(Detector):
                 del self.up_delays[: -self.cfg.up_days]
 
     def _learn_routine(self, t: F64, home_all_along: bool) -> None:
-        """The silences at home ending in ``t`` teach sleep and wake."""
+        """The silences at home ending in ``t`` teach sleep and wake (not while a sensor is
+        silent: the nights it leaves out are not the resident's)."""
+        if self.sensors.silent:
+            return
         if self.last_act is None or not home_all_along:
             prev, t = t[:-1], t[1:]
         else:
@@ -201,6 +210,7 @@ class InactivityDetector(Detector):
 
     def feed(self, reading: Reading) -> list[Detection]:
         """Activity ends open conditions and teaches the profile."""
+        self.sensors.feed(reading, self.type)
         inside, door = self.activity(reading, self.type)
         if len(door):
             self.last_door = max(float(door[-1]), self.last_door or -math.inf)
@@ -216,8 +226,9 @@ class InactivityDetector(Detector):
             self.last_act is None or self.last_door is None or self.last_door < self.last_act
         )
         self._learn_routine(inside, home_all_along)  # a false not-up still teaches the wake
-        if not home_all_along or self.open:
-            self.last_act = None  # back home, or an alarm: that silence is not routine
+        if not home_all_along or self.open or self.sensors.silent:
+            # back home, or an alarm, or a sensor broken: that silence is not routine
+            self.last_act = None
         self.open = {}
         self._learn(inside)
         self.last_act = float(inside[-1])
@@ -276,6 +287,7 @@ class InactivityDetector(Detector):
             "up_delays": list(self.up_delays),
             "up_day": self.up_day,
             "routine": self.routine.state(),
+            "sensors": self.sensors.state(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -288,4 +300,5 @@ class InactivityDetector(Detector):
         self.up_delays = [float(x) for x in state["up_delays"]]
         self.up_day = int(state["up_day"])
         self.routine.restore(state["routine"])
+        self.sensors.restore(state["sensors"])
         self._use_routine()

@@ -19,6 +19,7 @@ from edge.detectors.home import HomeContext
 from edge.detectors.inactivity import InactivityConfig, InactivityDetector
 from edge.detectors.night_wandering import NightWanderingConfig, NightWanderingDetector
 from edge.detectors.radar_fall import RadarFallConfig, RadarFallDetector
+from edge.detectors.sensor_silence import SensorSilenceConfig, SensorSilenceDetector
 from edge.detectors.sos import SosConfig, SosDetector
 from edge.detectors.vitals import VitalsConfig, VitalsDetector
 from edge.detectors.zigbee_bridge import ZigbeeBridgeDetector
@@ -71,6 +72,12 @@ class DetectorsConfig(BaseModel):
         default_factory=InactivityConfig,
         title="Inactivity",
         description="Home-wide inactivity against the learned routine, and not-up.",
+    )
+    sensor_silence: SensorSilenceConfig = Field(
+        default_factory=SensorSilenceConfig,
+        title="Sensor silence",
+        description="A sensor silent while the home is active elsewhere (for installers); "
+        "inactivity stops learning from the home while one is.",
     )
     night_wandering: NightWanderingConfig = Field(
         default_factory=NightWanderingConfig,
@@ -196,7 +203,13 @@ REGISTRATIONS: tuple[Registration, ...] = (
         InactivityDetector,
         "home",
         lambda c, s: c.inactivity.enabled and _home_activity(s),
-        lambda c, s: InactivityDetector(c.inactivity, home=s.context),
+        lambda c, s: InactivityDetector(c.inactivity, home=s.context, sensors=c.sensor_silence),
+    ),
+    Registration(
+        SensorSilenceDetector,
+        "home",
+        lambda c, s: c.sensor_silence.enabled and _home_activity(s),
+        lambda c, s: SensorSilenceDetector(c.sensor_silence, home=s.context),
     ),
     Registration(
         NightWanderingDetector,

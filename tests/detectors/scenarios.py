@@ -25,6 +25,7 @@ from edge.detectors.home import HomeContext
 from edge.detectors.inactivity import InactivityDetector
 from edge.detectors.night_wandering import NightWanderingDetector
 from edge.detectors.radar_fall import RadarFallDetector
+from edge.detectors.sensor_silence import SensorSilenceDetector
 from edge.detectors.sos import SosDetector
 from edge.detectors.vitals import VitalsDetector
 from protocol import Reading, ReadingKind
@@ -364,11 +365,18 @@ def home_scenario(seed: int) -> list[Item]:
             events += [(base + DAY + 2 * 3600, "door-front", ReadingKind.DOOR_OPEN, 1.0)]
             events += [(base + DAY + 2.7 * 3600, "pir-kitchen", ReadingKind.MOTION, 1.0)]
         events.append((base + 22.4 * 3600, "pir-bed", ReadingKind.MOTION, 1.0))
+    return home_items(events, day0 - 3600, day0 + 10 * DAY)
+
+
+def home_items(
+    events: list[tuple[float, str, ReadingKind, float]], start: float, end: float
+) -> list[Item]:
+    """Events grouped into one Data per device and kind between ticks every 10 minutes."""
     events.sort()
     items: list[Item] = []
-    tick = day0 - 3600
+    tick = start
     i = 0
-    while tick < day0 + 10 * DAY:
+    while tick < end:
         tick += 600
         group: list[tuple[float, str, ReadingKind, float]] = []
         while i < len(events) and events[i][0] < tick:
@@ -388,6 +396,22 @@ def home_scenario(seed: int) -> list[Item]:
     return items
 
 
+def silent_sensor_scenario(seed: int) -> list[Item]:
+    """Sixteen days of three PIRs; the bedroom's stops firing on day 8 and comes back on
+    day 14, while the others go on."""
+    rng = np.random.default_rng(seed)
+    day0 = T0 - (T0 % DAY) + DAY
+    events: list[tuple[float, str, ReadingKind, float]] = []
+    for day in range(16):
+        base = day0 + day * DAY
+        t = base + 7 * 3600 + rng.uniform(0, 1800)
+        while t < base + 22 * 3600:
+            devs = ["pir-kitchen", "pir-bath"] + ([] if 8 <= day < 14 else ["pir-bed"])
+            events.append((t, devs[int(rng.integers(len(devs)))], ReadingKind.MOTION, 1.0))
+            t += rng.exponential(1200) + 30
+    return home_items(events, day0, day0 + 16 * DAY)
+
+
 SCENARIOS: dict[str, tuple[Callable[[], Detector], Callable[[int], list[Item]]]] = {
     "fall": (lambda: FallDetector(device_id="band-1", sample_rate_hz=50.0), fall_scenario),
     "radar_fall": (lambda: RadarFallDetector(device_id="radar-1"), radar_scenario),
@@ -400,6 +424,7 @@ SCENARIOS: dict[str, tuple[Callable[[], Detector], Callable[[int], list[Item]]]]
     "inactivity": (lambda: InactivityDetector(home=HOME), home_scenario),
     "night_wandering": (lambda: NightWanderingDetector(home=HOME), home_scenario),
     "bathroom_dwell": (lambda: BathroomDwellDetector(home=HOME), home_scenario),
+    "sensor_silence": (lambda: SensorSilenceDetector(home=HOME), silent_sensor_scenario),
 }
 
 # Further configurations of registered types, held to the same contract.
