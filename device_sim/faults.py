@@ -1,8 +1,11 @@
-"""Fault injection on the outgoing message stream: garbage, duplicates, late delivery."""
+"""Fault injection on the outgoing message stream: garbage, duplicates, late delivery, and
+a host clock reset (the Zigbee2MQTT host, a Raspberry Pi without RTC, booted at 1970: its
+``last_seen`` counts from the epoch again)."""
 
 from __future__ import annotations
 
 import heapq
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +13,15 @@ import numpy as np
 
 from device_sim.episodes import TruthEvent
 
-FAULT_KINDS = ("malformed", "duplicate", "out_of_order", "silent", "broker_restart")
+FAULT_KINDS = (
+    "malformed",
+    "duplicate",
+    "out_of_order",
+    "silent",
+    "broker_restart",
+    "clock_reset",
+)
+_STREAM_KINDS = ("malformed", "duplicate", "out_of_order", "clock_reset")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +62,7 @@ class FaultInjector:
     """Applies message faults; keeps late messages until their release time."""
 
     def __init__(self, faults: list[Fault], home_id_of: dict[str, str], seed: int) -> None:
-        self.faults = [f for f in faults if f.kind in ("malformed", "duplicate", "out_of_order")]
+        self.faults = [f for f in faults if f.kind in _STREAM_KINDS]
         self.home_id_of = home_id_of
         self.rng = np.random.default_rng([seed & 0xFFFFFFFF, 99])
         self.held: list[tuple[float, int, Outgoing]] = []
@@ -86,6 +97,9 @@ class FaultInjector:
                 bad = _GARBAGE[int(self.rng.integers(len(_GARBAGE)))]
                 out = [Outgoing(msg.ts, msg.topic, bad, msg.qos, msg.device_id)]
                 self._note(msg, "fault_malformed", payload=bad.decode("latin-1"))
+            elif f.kind == "clock_reset":
+                out = [_reset_clock(m, since=f.at) for m in out]
+                self._note(msg, "fault_clock_reset")
             elif f.kind == "duplicate":
                 out = out + out
                 self._note(msg, "fault_duplicate")
@@ -103,3 +117,17 @@ class FaultInjector:
         while self.held and self.held[0][0] < until:
             out.append(heapq.heappop(self.held)[2])
         return out
+
+
+def _reset_clock(msg: Outgoing, *, since: float) -> Outgoing:
+    """``msg`` with its ``last_seen`` (epoch ms, as Zigbee2MQTT sends it) counted from a
+    clock that restarted at 1970 when the fault began; other payloads unchanged."""
+    try:
+        data = json.loads(msg.payload)
+    except ValueError:
+        return msg
+    if not isinstance(data, dict) or not isinstance(data.get("last_seen"), int):
+        return msg
+    data["last_seen"] = int((msg.ts - since) * 1000)
+    payload = json.dumps(data, separators=(",", ":")).encode()
+    return Outgoing(msg.ts, msg.topic, payload, msg.qos, msg.device_id)
