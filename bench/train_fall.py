@@ -45,6 +45,7 @@ from bench.falldata import (
     run_trial,
 )
 from edge.detectors.fall import ALL_FEATURES, DATA_DIR, FallConfig, FallModel, RecoveryRule
+from edge.detectors.fall.features import FIRST_FEATURES
 
 MARGIN_S = 1.0
 FP_COST = 3.0  # a false alarm costs this many missed falls for the in-sample threshold
@@ -56,31 +57,7 @@ MIN_HESS = 1.0
 FOLDS = 4  # inner folds
 SEED = 0
 
-BASE_FEATURES = (
-    "peak_g",
-    "free_fall_min_g",
-    "pre_std_g",
-    "post_std_g",
-    "post_dev_g",
-    "tilt_deg",
-    "above_s",
-    "impacts_pre",
-    "impacts_post",
-    "log_jerk",
-    "saturated_s",
-    "impact_area",
-    "post_dyn_g",
-    "pre_dyn_g",
-    "free_fall_area",
-    "post_mean_g",
-    "still_frac",
-    "v_down_ms",
-    "v_mag_ms",
-    "tilt_raw_deg",
-    "turn_rate_dps",
-    "post_late_std_g",
-    "pre_activity_gps",
-)
+BASE_FEATURES = FIRST_FEATURES
 ROTATION_FREE = tuple("log_jerk_norm" if f == "log_jerk" else f for f in BASE_FEATURES)
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "base": BASE_FEATURES,

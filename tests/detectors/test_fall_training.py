@@ -160,3 +160,14 @@ def test_shipped_weights_are_what_the_procedure_trains(datasets_dir: Path) -> No
 
 def test_the_wrist_model_stays_small() -> None:
     assert (DATA_DIR / "fall_wrist.json").stat().st_size < 300_000
+
+
+def test_a_held_fall_saved_before_features_were_named_is_restored() -> None:
+    """A gateway upgraded during a waist fall's recovery window still raises it."""
+    from edge.detectors.fall.detector import HeldFall
+    from edge.detectors.fall.features import FIRST_FEATURES
+
+    old = {"p": 5, "t_peak": 1.0, "score": 0.9, "posture": [0.0, -1.0, 0.0]}
+    held = HeldFall.from_json({**old, "feats": list(range(len(FIRST_FEATURES)))})
+    assert held.values["peak_g"] == 0.0 and held.values["tilt_deg"] == 5.0
+    assert HeldFall.from_json(held.to_json()).values == held.values

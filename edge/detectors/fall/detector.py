@@ -32,7 +32,13 @@ from scipy import signal as sps
 
 from edge.detectors.base import Detection, Detector, DetectorInputError
 from edge.detectors.fall.config import FallConfig
-from edge.detectors.fall.features import SUMMARY, ImpactWindow, compute, tilt_from
+from edge.detectors.fall.features import (
+    FIRST_FEATURES,
+    SUMMARY,
+    ImpactWindow,
+    compute,
+    tilt_from,
+)
 from edge.detectors.fall.model import FallModel, load_model, model_path
 from edge.detectors.fall.recovery import RecoveryRule
 from edge.detectors.signal import (
@@ -71,12 +77,15 @@ class HeldFall:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> HeldFall:
-        """Inverse of ``to_json``."""
+        """Inverse of ``to_json`` (also of the older form, values listed as ``feats``)."""
+        values = (
+            d["values"] if "values" in d else dict(zip(FIRST_FEATURES, d["feats"], strict=True))
+        )
         return cls(
             int(d["p"]),
             float(d["t_peak"]),
             float(d["score"]),
-            {str(k): float(v) for k, v in d["values"].items()},
+            {str(k): float(v) for k, v in values.items()},
             np.asarray(d["posture"], dtype=np.float64),
         )
 

@@ -316,4 +316,32 @@ def _device_hz(w: ImpactWindow) -> float:
 
 
 ALL_FEATURES: tuple[str, ...] = tuple(FEATURES)
+# the first models' 23 features in their order; states saved before features were named
+# list a held fall's values in this order
+FIRST_FEATURES = (
+    "peak_g",
+    "free_fall_min_g",
+    "pre_std_g",
+    "post_std_g",
+    "post_dev_g",
+    "tilt_deg",
+    "above_s",
+    "impacts_pre",
+    "impacts_post",
+    "log_jerk",
+    "saturated_s",
+    "impact_area",
+    "post_dyn_g",
+    "pre_dyn_g",
+    "free_fall_area",
+    "post_mean_g",
+    "still_frac",
+    "v_down_ms",
+    "v_mag_ms",
+    "tilt_raw_deg",
+    "turn_rate_dps",
+    "post_late_std_g",
+    "pre_activity_gps",
+)
+
 SUMMARY = ("peak_g", "tilt_deg", "post_std_g")  # named in every alarm's message and evidence
