@@ -65,6 +65,13 @@ def _broker_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--max-rate", type=_positive, help="at most this many messages per second")
     g.add_argument(
+        "--z2m",
+        choices=("1.x", "2.x"),
+        default="1.x",
+        help="Zigbee2MQTT major version whose payloads to play (default %(default)s; 2.x: "
+        "illuminance in lux, no illuminance_lux)",
+    )
+    g.add_argument(
         "--reconnect-timeout",
         type=_positive,
         default=60.0,

@@ -97,7 +97,7 @@ def _player(
 ) -> Player:
     return Player(
         sources=sources,
-        encoder=Encoder(homes, qos=args.qos),
+        encoder=Encoder(homes, qos=args.qos, z2m=args.z2m),
         publisher=_publisher(args, max_rate),
         start=start,
         end=end,

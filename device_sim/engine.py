@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from device_sim.devices import MODELS
+from device_sim.devices import model_for
 from device_sim.episodes import Episode, TruthEvent
 from device_sim.household import HomeContext
 from device_sim.incidents import bind_devices, episode_truth, overlay_episodes
@@ -94,7 +94,7 @@ class HomeSim:
         self.devices: list[DeviceStreams] = []
         for dev in home.devices:
             spec = self.specs[dev.device_id]
-            self.devices.append(MODELS[spec.family](self.ctx, dev, spec))
+            self.devices.append(model_for(spec.family)(self.ctx, dev, spec))
         dead_at = self._silence_devices()
         self.truth = self._truth(plan.events, dead_at)
 

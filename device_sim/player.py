@@ -97,8 +97,9 @@ class Player:
             while restarts and restarts[0].at < nxt:
                 stats.truth.append(self._restart(restarts.popleft()))
             while pending and pending[0].ts < nxt:
-                for msg in inject.process(self.encoder.encode(pending.popleft())):
-                    self._send(msg, stats)
+                for out in self.encoder.encode_all(pending.popleft()):
+                    for msg in inject.process(out):
+                        self._send(msg, stats)
             for msg in inject.release(nxt):
                 self._send(msg, stats)
             while truth and truth[0].ts < nxt:

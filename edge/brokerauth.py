@@ -40,8 +40,11 @@ def broker_auth(home: HomeManifest, library: ProfileLibrary) -> BrokerAuth:
     ble_topics: list[str] = []
     for dev in home.devices:
         prof = library.get(dev.profile)
-        gateway_reads.add(prof.subscription())
-        topic = prof.topic_for(dev.device_id)
+        gateway_reads.update(prof.subscriptions())
+        avail = prof.availability_subscription()
+        if avail is not None:
+            gateway_reads.add(avail)
+        topic = prof.write_topic_filter(dev.device_id)
         if topic.startswith(ZIGBEE_PREFIX):
             bridged = True
             continue

@@ -235,7 +235,7 @@ async def _listen_for_new(cfg: GatewayConfig, listen_s: float) -> tuple[str, byt
     library = library_for(cfg)
     home = load_home_for(cfg)
     paired = {d.device_id for d in home.devices}
-    filters = sorted({p.subscription() for p in library})
+    filters = sorted({f for p in library for f in p.subscriptions()})
     deadline = time.monotonic() + listen_s
     async with make_client(cfg.broker, identifier=None, persistent=False) as client:
         for topic_filter in filters:

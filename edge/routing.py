@@ -41,7 +41,8 @@ class Router:
         # Zigbee2MQTT bridge topics (<base>/bridge/state, .../devices) -> (base, topic).
         self.bridge_topics: dict[str, tuple[str, str]] = {}
         for prof in self.profiles.values():
-            self.by_filter.setdefault(prof.subscription(), []).append(prof)
+            for topic_filter in prof.subscriptions():
+                self.by_filter.setdefault(topic_filter, []).append(prof)
             avail = prof.availability_subscription()
             if avail is not None:
                 self.by_filter.setdefault(avail, []).append(prof)

@@ -262,9 +262,15 @@ class Stages:
         self.counters.ticks += len(times)
         return [Tick(t) for t in times]
 
+    def _arrival(self, msg: RawMessage) -> float:
+        """The event time of a payload that carries none (an ESPHome value): its arrival,
+        in simulated time while a simulator drives the clock."""
+        clock = self.sim_clock
+        return clock.now if clock is not None and clock.now is not None else msg.received_at
+
     def _decode_readings(self, msg: RawMessage, route: Route) -> list[Reading]:
         try:
-            readings = route.profile.decode(msg.topic, msg.payload, received_at=msg.received_at)
+            readings = route.profile.decode(msg.topic, msg.payload, received_at=self._arrival(msg))
         except PartialDecodeError as exc:  # a bad battery value must not cost the SOS beside it
             reason = f"profile {route.device.profile}: {type(exc).__name__}: {exc}"
             self._quarantine(

@@ -24,7 +24,7 @@ def profile_summary(prof: DeviceProfile) -> dict[str, object]:
         "family": prof.family,
         "description": prof.description,
         "topic": prof.topic_pattern,
-        "subscription": prof.subscription(),
+        "subscriptions": prof.subscriptions(),
         "encoding": prof.encoding,
         "power": prof.power,
         "kinds": sorted(k.value for k in prof.kinds),

@@ -203,7 +203,7 @@ class DeviceProfile:
 
     def recognition_score(self, topic: str, payload: bytes) -> float | None:
         """How well ``payload`` on ``topic`` fits this model; None when it is not this model."""
-        if self._topic.device_id(topic) is None:
+        if self.device_id_from_topic(topic) is None:
             return None
         score = self._codec.score(payload)
         if score is None:

@@ -385,7 +385,9 @@ class Example(_Strict):
     payload: str | None = Field(default=None, description="Payload text (JSON devices).")
     payload_hex: str | None = Field(default=None, description="Payload bytes as hex.")
     ts: float = Field(description="Expected event time of every reading, epoch s.")
-    expect: list[ExpectedReading] = Field(min_length=1)
+    expect: list[ExpectedReading] = Field(
+        description="The readings, in field order; empty: the payload says nothing (a 0 = no lock)."
+    )
 
     @model_validator(mode="after")
     def _one_payload(self) -> Example:

@@ -41,6 +41,11 @@ def radar(ctx: HomeContext, dev: PairedDevice, spec: ProfileSpec) -> DeviceStrea
     breathing = s_per != "moving"
     breathing &= s_per != "none"
     t_b = t_per[breathing]
+    # Distance to the person (m): anywhere in the room while moving, near the bed or chair
+    # while still; not measured with nobody there.
+    moving = s_per[~breathing] == "moving"
+    moving_distance = np.where(moving, rng.uniform(0.5, 4.0, moving.shape), np.nan).round(2)
+    still_distance = rng.uniform(0.4, 2.5, t_b.shape).round(2)
     falls = [
         e
         for e in ctx.episodes_for("fall")
@@ -50,19 +55,29 @@ def radar(ctx: HomeContext, dev: PairedDevice, spec: ProfileSpec) -> DeviceStrea
     flag_off = np.array([e.at + e.length_s for e in falls], dtype=np.float64)
     hb, _ = heartbeats(ctx, dev, spec)
     streams = [
-        Stream.make(t_change, spec.kinds, presence=s_change != "none", target_state=s_change),
+        Stream.make(
+            t_change,
+            spec.kinds,
+            presence=s_change != "none",
+            target_state=s_change,
+            motion=s_change == "moving",  # a radar's moving-target flag (LD2410)
+            still_target=(s_change == "static") | (s_change == "lying"),
+        ),
         Stream.make(
             t_per[~breathing],
             spec.kinds,
             presence=s_per[~breathing] != "none",
             illuminance=illuminance(ctx, t_per[~breathing], rng),
             target_state=s_per[~breathing],
+            moving_distance=moving_distance,
         ),
         Stream.make(
             t_b,
             spec.kinds,
             presence=True,
             target_state=s_per[breathing],
+            distance=still_distance,
+            still_distance=still_distance,
             breathing_rate=breathing_rate(t_b, act[breathing], rng),
             heart_rate=heart_rate(
                 t_b,

@@ -58,6 +58,11 @@ class Recorder:
                 return
             time.sleep(0.05)
 
+    def all_messages(self) -> list[tuple[str, bytes]]:
+        """Everything received, the clock included, in order."""
+        with self.lock:
+            return list(self.messages)
+
     def device_messages(self) -> list[tuple[str, bytes]]:
         """Everything but the simulator's own topics."""
         with self.lock:
@@ -71,21 +76,28 @@ class Recorder:
 def decode_all(
     homes: list[HomeManifest], messages: list[tuple[str, bytes]]
 ) -> tuple[list[Reading], list[tuple[str, bytes, str]]]:
-    """Decode every message with its device's profile; returns readings and failures."""
-    by_topic = {}
-    for home in homes:
-        for dev in home.devices:
-            prof = profile(dev.profile)
-            by_topic[prof.topic_for(dev.device_id)] = prof
+    """Decode every message with its device's profile; returns readings and failures.
+
+    A payload without its own time (an ESPHome value) arrives at the simulated time of the
+    last clock message before it, as the gateway reads it.
+    """
+    profiles = {dev.device_id: profile(dev.profile) for home in homes for dev in home.devices}
     readings: list[Reading] = []
     failed: list[tuple[str, bytes, str]] = []
+    now = 0.0
     for topic, payload in messages:
-        prof = by_topic.get(topic)
+        if topic == CLOCK_TOPIC:
+            now = float(json.loads(payload)["ts"]) if payload else now
+            continue
+        if topic.startswith("carewatch/sim/"):
+            continue
+        own = (p for dev, p in profiles.items() if p.device_id_from_topic(topic) == dev)
+        prof = next(own, None)
         if prof is None:
             failed.append((topic, payload, "no device on this topic"))
             continue
         try:
-            readings += prof.decode(topic, payload, received_at=0.0)
+            readings += prof.decode(topic, payload, received_at=now)
         except ValueError as exc:
             failed.append((topic, payload, str(exc)))
     return readings, failed

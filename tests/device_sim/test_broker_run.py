@@ -54,7 +54,7 @@ def test_sos_scenario_decodes_and_follows_the_clock(
     ]
     assert main(argv) == 0
     rec.wait_clock(sc.end)
-    readings, failed = decode_all([wang_home], rec.device_messages())
+    readings, failed = decode_all([wang_home], rec.all_messages())
     assert failed == []
     assert {r.device_id for r in readings} == {d.device_id for d in wang_home.devices}
     assert all(sc.start <= r.ts < sc.end for r in readings)
@@ -246,7 +246,7 @@ def test_two_scenarios_side_by_side_on_one_clock(
     rec.wait_clock(fall.end)
     clocks = rec.clocks()
     assert clocks == sorted(clocks) and (clocks[0], clocks[-1]) == (sos.start, fall.end)
-    readings, failed = decode_all([li_home, wang_home], rec.device_messages())
+    readings, failed = decode_all([li_home, wang_home], rec.all_messages())
     assert failed == [] and {r.device_id.split("-")[0] for r in readings} == {"li", "wang"}
     expected = {
         (x["event"], x["home_id"])

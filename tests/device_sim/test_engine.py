@@ -172,8 +172,8 @@ def test_radar_home_sees_fall_and_presence(wang_home: HomeManifest) -> None:
     res = simulate_readings(wang_home, start=START, days=0.5, seed=9, episodes=[ep])
     flags = [(r.ts, r.value) for r in res.readings if r.kind == "radar_fall"]
     assert flags and flags[0][1] is True and at < flags[0][0] < at + 60
-    states = _values(res, "wang-radar-bathroom", "target_state", at + 60, at + 1700)
-    assert states and set(states) == {"static"}  # this radar has no "lying" state
+    present = _values(res, "wang-radar-bathroom", "presence", at + 60, at + 1700)
+    assert present and set(present) == {True}  # the fallen resident stays in view
     breathing = _values(res, "wang-radar-bed", "breathing_rate", START, START + 5 * H)
     assert breathing and 8 < float(np.median(np.array(breathing, dtype=float))) < 20
 

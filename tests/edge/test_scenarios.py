@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ class Run:
     raised: dict[str, float]
     truth: list[dict[str, object]]
     cloud: Receiver
-    telemetry_pending: int
+    telemetry_pending: list[str]  # minutes of the batches still in the outbox
 
 
 def scenarios() -> dict[str, dict[str, object]]:
@@ -94,7 +94,11 @@ async def play_on(name: str, speed: int, broker: MosquittoServer, tmp: Path) -> 
             (r[0], json.loads(r[1])) for r in ob.db.execute("SELECT alarm_id, body FROM alarms")
         )
     }
-    pending = ob.backlog()["telemetry"]
+    pending = [
+        p["minute"]
+        for (body,) in ob.db.execute("SELECT body FROM telemetry WHERE state = 'pending'")
+        for p in json.loads(body)["points"]
+    ]
     ob.close()
     events = [json.loads(line) for line in truth.read_text().splitlines()]
     return Run(alarms, raised, [e for e in events if e.get("expected_alarm")], rx, pending)
@@ -130,7 +134,10 @@ async def test_same_alarms_at_any_speed_and_telemetry_reaches_the_cloud(tmp_path
     points = [p for batch in slow.cloud.telemetry.values() for p in batch["points"]]
     minutes = {p["minute"] for p in points}
     start = float(str(scenarios()["sos"]["start"]))
-    assert len(minutes) >= 5 and slow.telemetry_pending == 0, "minutes delivered"
+    # Every minute closed in play was delivered; only the last one, flushed when the gateway
+    # stops (a wifi_signal or battery report landed in it), may wait for the next start.
+    last = datetime.fromtimestamp(start + 19 * 60, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert len(minutes) >= 5 and set(slow.telemetry_pending) <= {last}, "minutes delivered"
     assert all(start <= datetime.fromisoformat(m).timestamp() < start + 20 * 60 for m in minutes), (
         "event-time minutes of the 20 simulated minutes, not wall-clock ones"
     )

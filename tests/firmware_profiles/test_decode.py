@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +16,10 @@ from firmware_profiles import (
     EncodeError,
     ProfileNotFound,
     load_library,
+    load_profile,
 )
 from protocol import ReadingKind
+from tests.firmware_profiles.profile_text import VALID, write
 
 LIB = load_library()
 
@@ -46,17 +49,25 @@ def test_wrong_value_type_names_the_field() -> None:
         prof.decode("zigbee2mqtt/h", b'{"occupancy": true, "battery": "full"}', received_at=0.0)
 
 
-def test_lookup_miss_names_the_field_and_table() -> None:
-    prof = LIB.get("seeed-mr60fda2")
-    payload = b'{"ts": 1732320000000, "presence": 1, "motion": 7, "fall": 0}'
+def _radar(tmp_path: Path) -> DeviceProfile:
+    text = VALID.replace(
+        "examples:",
+        "  - kind: target_state\n    path: motion\n    lookup: {0: none, 1: static, 2: moving}\n"
+        "examples:",
+    )
+    return load_profile(write(tmp_path, text))
+
+
+def test_lookup_miss_names_the_field_and_table(tmp_path: Path) -> None:
+    payload = b'{"ts": 1732320000000, "pir": true, "motion": 7}'
     with pytest.raises(DecodeError, match=r"field 'motion' \(target_state\): 7 is not one of"):
-        prof.decode("carewatch/seeed/r1/fall", payload, received_at=0.0)
+        _radar(tmp_path).decode("test/r1/pir", payload, received_at=0.0)
 
 
 def test_missing_required_timestamp() -> None:
-    prof = LIB.get("seeed-mr60bha2")
+    prof = LIB.get("vitawear-vw-j25")
     with pytest.raises(DecodeError, match=r"timestamp 'ts': missing"):
-        prof.decode("carewatch/seeed/r1/vitals", b'{"presence": true}', received_at=0.0)
+        prof.decode("carewatch/vitawear/b/telemetry", b'{"hr": 60}', received_at=0.0)
 
 
 def test_last_seen_sets_event_time_else_arrival_time() -> None:
@@ -198,7 +209,7 @@ def test_profile_not_found_is_a_key_error_with_suggestions() -> None:
     assert "no firmware profile 'aqara-rtcgq11'; did you mean aqara-rtcgq11lm" in str(info.value)
 
 
-def test_encode_takes_numpy_scalars_and_nan_means_not_measured() -> None:
+def test_encode_takes_numpy_scalars_and_nan_means_not_measured(tmp_path: Path) -> None:
     band = LIB.get("vitawear-vw-b50")
     values = {
         "sos": np.bool_(True),
@@ -210,11 +221,11 @@ def test_encode_takes_numpy_scalars_and_nan_means_not_measured() -> None:
     topic, frame = band.encode("b7", values, ts=np.float64(1732320000.02))
     got = {r.kind.value: r.value for r in band.decode(topic, frame, received_at=0.0)}
     assert got == {"sos": True, "worn": True, "cancel": False, "spo2": 95.0, "battery": 66.0}
-    radar = LIB.get("seeed-mr60fda2")
+    radar = _radar(tmp_path)
     topic, payload = radar.encode("r", {"target_state": np.str_("static")}, ts=1.0)
     (state,) = radar.decode(topic, payload, received_at=0.0)
     assert state.value == "static"
-    with pytest.raises(EncodeError, match="'lying' is not one of"):  # MR60FDA2 has no 'lying'
+    with pytest.raises(EncodeError, match="'lying' is not one of"):  # this radar has no 'lying'
         radar.encode("r", {"target_state": "lying"}, ts=1.0)
 
 

@@ -11,7 +11,7 @@ from firmware_profiles import DecodeError, PartialDecodeError, load_library
 from protocol import ReadingKind
 
 LIB = load_library()
-ZIGBEE = [p for p in LIB if p.subscription() == "zigbee2mqtt/+"]
+ZIGBEE = [p for p in LIB if p.subscriptions() == ["zigbee2mqtt/+"]]
 
 # The action values the converters publish (zigbee-herdsman-converters, src/devices and
 # src/lib/lumi.ts): WXKG11LM exposes single, double, triple, quadruple, hold, release (its
