@@ -154,10 +154,15 @@ async def add_user(body: UserCreate, _: AdminDep, session: SessionDep) -> User:
     return user
 
 
-async def _user(session: SessionDep, user_id: int) -> User:
+async def _switch(
+    session: SessionDep, request: Request, admin: User, user_id: int, active: bool
+) -> User:
     user = await session.get(User, user_id)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user_id: no such user {user_id}")
+    client = client_address(request, request.app.state.settings.trusted_proxies)
+    await set_active(session, user, active, actor=f"user:{admin.id}", client=client)
+    await session.commit()
     return user
 
 
@@ -169,11 +174,7 @@ async def disable_user(
     user_id: UserId, request: Request, admin: AdminDep, session: SessionDep
 ) -> User:
     """Disable a login; its tokens stop working at once."""
-    user = await _user(session, user_id)
-    client = client_address(request, request.app.state.settings.trusted_proxies)
-    await set_active(session, user, False, actor=f"user:{admin.id}", client=client)
-    await session.commit()
-    return user
+    return await _switch(session, request, admin, user_id, False)
 
 
 @router.post("/users/{user_id}/enable", response_model=UserPublic)
@@ -181,8 +182,4 @@ async def enable_user(
     user_id: UserId, request: Request, admin: AdminDep, session: SessionDep
 ) -> User:
     """Enable a login again (its holder logs in anew)."""
-    user = await _user(session, user_id)
-    client = client_address(request, request.app.state.settings.trusted_proxies)
-    await set_active(session, user, True, actor=f"user:{admin.id}", client=client)
-    await session.commit()
-    return user
+    return await _switch(session, request, admin, user_id, True)
