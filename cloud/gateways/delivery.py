@@ -40,18 +40,25 @@ def _message(hb: GatewayHeartbeat) -> str:
 
 
 class DeliveryWatch:
-    """Remembers, per gateway, what it last reported, so only a change costs a query."""
+    """Remembers, per gateway, what it last reported, so only a change costs a query (and
+    a gateway holding nothing, with no open alarm at start, none at all)."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
         self._seen: dict[str, tuple[int, Severity]] = {}
+        self._open: set[str] | None = None  # gateways with an open alarm, read once
 
     async def heartbeat(self, gw: GatewayIdentity, hb: GatewayHeartbeat, now: datetime) -> bool:
         """Raise, update or clear the gateway's delivery_failed alarm; True when changed."""
         seen = (hb.outbox_failed, severity_of(hb))
-        if self._seen.get(gw.gateway_id) == seen:
+        last = self._seen.get(gw.gateway_id)
+        if last == seen:
             return False
         try:
+            fresh = last is None and hb.outbox_failed == 0
+            if fresh and gw.gateway_id not in await self._open_at_start():
+                self._seen[gw.gateway_id] = seen
+                return False
             async with self._sessionmaker() as session, session.begin():
                 changed = await _apply(session, gw, hb, now)
         except SQLAlchemyError:
@@ -59,6 +66,15 @@ class DeliveryWatch:
             return False
         self._seen[gw.gateway_id] = seen
         return changed
+
+    async def _open_at_start(self) -> set[str]:
+        if self._open is None:
+            async with self._sessionmaker() as session:
+                query = select(Alarm.gateway_id).where(
+                    Alarm.kind == KIND, Alarm.source == "cloud", Alarm.status == OPEN
+                )
+                self._open = set((await session.scalars(query)).all())
+        return self._open
 
 
 async def _apply(
