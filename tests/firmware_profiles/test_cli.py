@@ -12,6 +12,7 @@ import pytest
 from firmware_profiles.cli import main
 from firmware_profiles.library import BUILTIN_DIR
 from tests.firmware_profiles.profile_text import VALID, write
+from tests.firmware_profiles.test_decode import FIXTURE_DIR
 
 
 def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,7 +56,14 @@ def test_validate_refuses_duplicate_ids(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_decode_prints_one_json_reading_per_line(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["decode", "domus-dp1", "--topic", "carewatch/domus/pir-7/pir"]
+    argv = [
+        "decode",
+        "domus-dp1",
+        "--extra-dir",
+        str(FIXTURE_DIR),
+        "--topic",
+        "carewatch/domus/pir-7/pir",
+    ]
     assert main([*argv, "--payload-hex", "d02ed3d7bc010b86bd"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["kind"] for r in lines] == ["motion", "tamper", "battery", "voltage", "link_quality"]
@@ -75,9 +83,20 @@ def test_decode_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decode", "aqara-mccgq11", "--topic", "t/x", "--payload", "{}"]) == 1
     assert "did you mean aqara-mccgq11lm" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="--payload-hex is not hex"):
-        main(["decode", "domus-dp1", "--topic", "t", "--payload-hex", "xyz"])
+        main(
+            [
+                "decode",
+                "domus-dp1",
+                "--extra-dir",
+                str(FIXTURE_DIR),
+                "--topic",
+                "t",
+                "--payload-hex",
+                "xyz",
+            ]
+        )
     with pytest.raises(SystemExit) as info:
-        main(["decode", "domus-dp1", "--topic", "t"])
+        main(["decode", "domus-dp1", "--extra-dir", str(FIXTURE_DIR), "--topic", "t"])
     assert info.value.code == 2
 
 
@@ -105,7 +124,17 @@ def test_installed_entry_point() -> None:
     )
     assert {r["family"] for r in json.loads(out.stdout)} >= {"motion", "radar", "button"}
     bad = subprocess.run(
-        [*cmd, "decode", "domus-dp1", "--topic", "carewatch/domus/x/pir", "--payload-hex", "00"],
+        [
+            *cmd,
+            "decode",
+            "domus-dp1",
+            "--extra-dir",
+            str(FIXTURE_DIR),
+            "--topic",
+            "carewatch/domus/x/pir",
+            "--payload-hex",
+            "00",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

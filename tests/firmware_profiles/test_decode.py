@@ -22,6 +22,9 @@ from protocol import ReadingKind
 from tests.firmware_profiles.profile_text import VALID, write
 
 LIB = load_library()
+# Fictitious devices that test codec features no shipped profile uses (big-endian frames).
+FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = load_library(extra_dirs=[FIXTURE_DIR])
 
 
 def test_topic_outside_the_pattern() -> None:
@@ -92,7 +95,7 @@ def test_z2m_nulls_and_unmapped_actions_yield_no_reading() -> None:
 
 
 def test_binary_wrong_length_and_magic() -> None:
-    prof = LIB.get("domus-dp1")
+    prof = FIXTURES.get("domus-dp1")
     with pytest.raises(DecodeError, match=r"domus-dp1: .*payload: 8 bytes, expected 9 bytes"):
         prof.decode("carewatch/domus/p/pir", bytes(8), received_at=0.0)
     with pytest.raises(DecodeError, match=r"field 'magic': expected 0xd0, got 0x0"):
@@ -139,7 +142,7 @@ def test_big_endian_and_header_only_frames() -> None:
         "carewatch/vitawear/b1/bin", _vw_b50_frame(1, np.zeros((0, 3))), received_at=0.0
     )
     assert ReadingKind.ACCEL not in {r.kind for r in readings}
-    pir = LIB.get("domus-dp1")
+    pir = FIXTURES.get("domus-dp1")
     frame = struct.pack(">BIBHb", 0xD0, 100, 3, 3000, -50)
     values = {r.kind: r.value for r in pir.decode("carewatch/domus/p/pir", frame, received_at=0)}
     assert values[ReadingKind.MOTION] is True and values[ReadingKind.TAMPER] is True
@@ -187,7 +190,7 @@ def test_encode_writes_last_seen_so_simulated_time_survives() -> None:
 
 
 def test_battery_curve_interpolates_and_clamps() -> None:
-    prof = LIB.get("guardio-gc1")
+    prof = FIXTURES.get("guardio-gc1")
     assert prof.battery_percent(2.6) == 30.0
     assert prof.battery_percent(2.75) == pytest.approx(55.0)
     assert prof.battery_percent(1.0) == 0.0 and prof.battery_percent(5.0) == 100.0
@@ -197,7 +200,16 @@ def test_battery_curve_interpolates_and_clamps() -> None:
 
 def test_match_chooses_by_payload_among_shared_subscriptions() -> None:
     door = b'{"contact": false, "battery": 90, "voltage": 3000, "linkquality": 10}'
-    assert [p.id for p in LIB.match("zigbee2mqtt/front", door)] == ["aqara-mccgq11lm"]
+    # Both contacts send these keys; the Aqara's device_temperature, the SONOFF's
+    # battery_low tell them apart.
+    assert {p.id for p in LIB.match("zigbee2mqtt/front", door)} == {
+        "aqara-mccgq11lm",
+        "sonoff-snzb-04",
+    }
+    aqara = b'{"contact": false, "battery": 90, "device_temperature": 21, "voltage": 3000}'
+    assert LIB.match("zigbee2mqtt/front", aqara)[0].id == "aqara-mccgq11lm"
+    sonoff = b'{"contact": false, "battery": 90, "battery_low": false, "voltage": 3000}'
+    assert LIB.match("zigbee2mqtt/front", sonoff)[0].id == "sonoff-snzb-04"
     assert LIB.match("zigbee2mqtt/front", b'{"state": "ON"}') == []
     assert LIB.match("elsewhere/front", door) == []
 

@@ -57,7 +57,7 @@ def test_library_covers_the_families_and_named_models() -> None:
         sum(1 for p in LIB if p.family == "motion" and p.subscriptions() == ["zigbee2mqtt/+"]) >= 2
     )
     encodings = {(p.family, p.encoding.split(" ")[0]) for p in LIB}
-    assert {("motion", "binary"), ("wearable", "binary"), ("wearable", "json")} <= encodings
+    assert {("wearable", "binary"), ("wearable", "json"), ("radar", "plain")} <= encodings
 
 
 def test_every_zigbee2mqtt_profile_names_the_models_it_serves() -> None:
