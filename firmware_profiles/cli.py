@@ -55,9 +55,35 @@ def _library(args: argparse.Namespace) -> ProfileLibrary:
     return load_library(args.dir, extra_dirs=args.extra_dir)
 
 
+def sources_table(profiles: Sequence[DeviceProfile]) -> str:
+    """Per profile, which Zigbee2MQTT versions and ESPHome components its examples come
+    from (docs/profiles.md)."""
+    rows = [
+        "| id | examples | Zigbee2MQTT | ESPHome component | source |",
+        "|---|---|---|---|---|",
+    ]
+    for p in profiles:
+        z2m = ", ".join(sorted({ex.z2m for ex in p.examples if ex.z2m})) or "—"
+        esphome = ", ".join(
+            f"`{c}`" for c in sorted({ex.esphome for ex in p.examples if ex.esphome})
+        )
+        if p.zigbee2mqtt_models:
+            source = "zigbee-herdsman-converters: " + ", ".join(p.zigbee2mqtt_models)
+        elif esphome:
+            source = "ESPHome MQTT: `<node>/<component>/<object_id>/state`"
+        elif p.topic_pattern.startswith("carewatch/ble/"):
+            source = "carewatch-ble bridge (the device's Bluetooth data)"
+        else:
+            source = "carewatch reference format"
+        rows.append(f"| `{p.id}` | {len(p.examples)} | {z2m} | {esphome or '—'} | {source} |")
+    return "\n".join(rows)
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     profiles = _library(args).all()
-    if args.json:
+    if args.sources:
+        print(sources_table(profiles))
+    elif args.json:
         print(json.dumps([profile_summary(p) for p in profiles], indent=2))
     elif args.markdown:
         print(markdown_table(profiles))
@@ -148,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="a JSON array of profile objects")
     fmt.add_argument("--markdown", action="store_true", help="a Markdown table (for the docs)")
+    fmt.add_argument(
+        "--sources",
+        action="store_true",
+        help="a Markdown table of where each profile's examples come from (Zigbee2MQTT "
+        "versions, ESPHome components)",
+    )
     _add_dir_args(p)
     p.set_defaults(func=_cmd_list)
 

@@ -142,6 +142,15 @@ def test_installed_entry_point() -> None:
     assert bad.returncode == 1 and "payload: 1 bytes, expected 9 bytes" in bad.stderr
 
 
+def test_docs_sources_table_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--sources"]) == 0
+    table = capsys.readouterr().out.strip()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "profiles.md").read_text("utf-8")
+    assert table in doc, "docs/profiles.md is stale: paste `carewatch-profiles list --sources`"
+    assert "| `philips-sml001` | 3 | 1.x, 2.x | — |" in table
+    assert "| `esphome-hlk-ld2410` | 6 | — | `ld2410` |" in table
+
+
 def test_docs_table_is_current(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--markdown"]) == 0
     table = capsys.readouterr().out.strip()
