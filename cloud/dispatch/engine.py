@@ -33,7 +33,7 @@ from cloud.dispatch.models import (
     TaskKind,
     TaskState,
 )
-from cloud.dispatch.nearest import WorkerIndex
+from cloud.dispatch.nearest import WorkerIndex, WorkerState, great_circle_km
 from cloud.dispatch.replies import Command
 from cloud.dispatch.selection import busy_counts, worker_state
 from cloud.dispatch.staffing import retry_waiting
@@ -44,6 +44,7 @@ from protocol import AlarmKind, Severity
 
 logger = logging.getLogger(__name__)
 
+MOVED_KM = 1.0  # a position fix this far from the last one may bring new tasks into reach
 DUE_STATES = (TaskState.NEW, TaskState.OFFERED, TaskState.ACCEPTED, TaskState.EN_ROUTE)
 
 
@@ -136,16 +137,29 @@ class Dispatcher:
 
         Returns how many waiting tasks were made due.
         """
+        now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
             busy = (await busy_counts(session, [worker.id])).get(worker.id, 0)
             state = worker_state(worker, busy)
+            before = self.index.get(worker.id)
             if worker.role == "worker":
                 self.index.upsert(state)
-            helps = state.available or (worker.role == "supervisor" and worker.active)
-            due = await retry_waiting(session, self.clock.now()) if helps else 0
+            helps = (worker.role == "supervisor" and worker.active) or (
+                state.available and not self._was_available(before, state, now)
+            )
+            due = await retry_waiting(session, now) if helps else 0
         if due:
             self.wake.set()
         return due
+
+    def _was_available(self, before: WorkerState | None, after: WorkerState, now: datetime) -> bool:
+        """True when the worker was already offerable about here (a routine position fix)."""
+        if before is None or not before.available:
+            return False
+        if now.timestamp() - before.location_at > self.config.max_location_age_s:
+            return False
+        moved = great_circle_km(before.lat, before.lon, after.lat, after.lon)
+        return moved < MOVED_KM
 
     # ---- alarms -------------------------------------------------------------------------
     def classify(self, alarm: Alarm) -> str:

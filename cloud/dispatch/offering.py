@@ -17,7 +17,7 @@ from cloud.dispatch import audit
 from cloud.dispatch.actors import Actor, worker_recipient
 from cloud.dispatch.config import DispatchConfig
 from cloud.dispatch.facts import Home, load_home, task_facts
-from cloud.dispatch.models import Offer, Task, TaskKind, TaskState
+from cloud.dispatch.models import Offer, Task, TaskEvent, TaskKind, TaskState
 from cloud.dispatch.nearest import WorkerIndex
 from cloud.dispatch.selection import (
     Pick,
@@ -101,9 +101,10 @@ class Offering:
                 picks += [p for p in more if p.worker.id not in {q.worker.id for q in picks}]
         if not picks:
             task.next_action_at = now + timedelta(seconds=timeout)
-            audit.append(
-                session, task, "no_one_available", actor="system", channel="system", ts=now
-            )
+            if await self._last_action(session, task) != "no_one_available":  # once per wait
+                audit.append(
+                    session, task, "no_one_available", actor="system", channel="system", ts=now
+                )
             logger.warning(
                 "task %s: nobody to offer to; retried when a worker becomes available or in %ss",
                 task.number,
@@ -191,6 +192,15 @@ class Offering:
                 self.index.upsert(state)
         self.index_synced = now
         return len(states)
+
+    async def _last_action(self, session: AsyncSession, task: Task) -> str | None:
+        """The action of the task's latest trail entry."""
+        action = await session.scalar(
+            select(TaskEvent.action).where(
+                TaskEvent.task_id == task.id, TaskEvent.seq == task.last_seq
+            )
+        )
+        return None if action is None else str(action)
 
     def _flag_unstaffed(self, session: AsyncSession, task: Task, now: datetime) -> None:
         """The home's district has no escalation target: say so once, on the console too."""

@@ -320,3 +320,44 @@ async def waiting_twice(s: AsyncSession) -> bool:
     """Two tasks have waited for someone."""
     actions = list(await s.scalars(select(TaskEvent.action)))
     return actions.count("no_one_available") >= 2
+
+
+async def _fix(rig: Rig, worker_id: int, lat: float) -> int:
+    """What the worker app's location call does."""
+    async with rig.sm() as s, s.begin():
+        await s.execute(
+            update(Worker)
+            .where(Worker.id == worker_id)
+            .values(lat=lat, location_at=rig.clock.now(), updated_at=rig.clock.now())
+        )
+    async with rig.sm() as s:
+        worker = await s.get(Worker, worker_id)
+    assert worker is not None
+    return await rig.dispatcher.worker_changed(worker)
+
+
+async def test_routine_position_fixes_do_not_churn_a_waiting_task(
+    sqlite_url: str, twilio: TwilioStandin, vapid: tuple[str, str]
+) -> None:
+    config = fast_config(max_location_age_s=FRESH, max_distance_km=5.0)
+    rig = await make_rig(sqlite_url, twilio, vapid, config=config)
+    try:
+        city = await seed_city(rig.sm, workers=1)
+        w0 = city.workers[0]
+        far = HOME[0] + 0.1  # about 11 km north: out of reach
+        async with rig.sm() as s, s.begin():
+            await s.execute(update(Worker).values(duty_status="off"))
+            await s.execute(update(Worker).where(Worker.role == "supervisor").values(active=False))
+            await s.execute(update(Worker).where(Worker.id == w0).values(lat=far))
+        await rig.dispatcher.sync_index(full=True)
+        await raise_alarm(rig.sm, city, "sos", "critical")
+        await settle(rig)
+        assert await _on_duty(rig, w0) == 1  # on duty, but too far: tried, nobody yet
+        await settle(rig)
+        assert await _fix(rig, w0, far + 0.001) == 0  # a fix 100 m on: nothing new in reach
+        assert Counter(await _actions(rig))["no_one_available"] == 1  # once per wait
+        assert await _fix(rig, w0, HOME[0] + 0.01) == 1  # came within reach
+        await settle(rig)
+        assert [o for o, _ in await _offers(rig)] == [w0]
+    finally:
+        await close_rig(rig)
