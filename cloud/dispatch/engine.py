@@ -33,7 +33,7 @@ from cloud.dispatch.models import (
     TaskKind,
     TaskState,
 )
-from cloud.dispatch.nearest import WorkerIndex, WorkerState, great_circle_km
+from cloud.dispatch.nearest import WorkerIndex, great_circle_km
 from cloud.dispatch.replies import Command
 from cloud.dispatch.selection import busy_counts, worker_state
 from cloud.dispatch.staffing import retry_waiting
@@ -131,35 +131,38 @@ class Dispatcher:
         async with self.sessionmaker() as session:
             await self.lifecycle.sync_workers(session, now, full=full)
 
-    async def worker_changed(self, worker: Worker) -> int:
-        """A worker's row changed (duty, location, registration): index it; if they are now
-        available (or a supervisor), make every task waiting for someone due now.
+    async def worker_changed(self, worker: Worker, *, retry: bool = True) -> int:
+        """A worker's row changed (duty, location, registration): index it; when ``retry``
+        and they are available (or a supervisor), make every task waiting for someone due.
 
-        Returns how many waiting tasks were made due.
+        The caller decides ``retry`` from the row as it was (see ``position_fix_matters``):
+        the index may already hold the new state, read by a sync in between. Returns how
+        many waiting tasks were made due.
         """
         now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
             busy = (await busy_counts(session, [worker.id])).get(worker.id, 0)
             state = worker_state(worker, busy)
-            before = self.index.get(worker.id)
             if worker.role == "worker":
                 self.index.upsert(state)
-            helps = (worker.role == "supervisor" and worker.active) or (
-                state.available and not self._was_available(before, state, now)
-            )
-            due = await retry_waiting(session, now) if helps else 0
+            helps = state.available or (worker.role == "supervisor" and worker.active)
+            due = await retry_waiting(session, now) if retry and helps else 0
         if due:
             self.wake.set()
         return due
 
-    def _was_available(self, before: WorkerState | None, after: WorkerState, now: datetime) -> bool:
-        """True when the worker was already offerable about here (a routine position fix)."""
-        if before is None or not before.available:
-            return False
-        if now.timestamp() - before.location_at > self.config.max_location_age_s:
-            return False
-        moved = great_circle_km(before.lat, before.lon, after.lat, after.lon)
-        return moved < MOVED_KM
+    def position_fix_matters(
+        self, before: tuple[float | None, float | None, datetime | None], worker: Worker
+    ) -> bool:
+        """Whether a position fix can bring someone new into reach: the worker had no
+        fresh position before (``before`` = lat, lon, location_at), or moved ``MOVED_KM``.
+        """
+        lat, lon, at = before
+        if lat is None or lon is None or at is None or worker.lat is None or worker.lon is None:
+            return True
+        if (self.clock.now() - at).total_seconds() > self.config.max_location_age_s:
+            return True
+        return great_circle_km(lat, lon, worker.lat, worker.lon) >= MOVED_KM
 
     # ---- alarms -------------------------------------------------------------------------
     def classify(self, alarm: Alarm) -> str:

@@ -104,10 +104,11 @@ async def set_duty(body: DutyIn, request: Request, session: SessionDep, user: Wo
     """Go on or off duty."""
     worker = await _worker(session, user)
     now = _dispatcher(request).clock.now()
+    came_on = body.on_duty and worker.duty_status != "on"
     worker.duty_status = "on" if body.on_duty else "off"
     worker.updated_at = now
     await session.commit()
-    await _reindex(request, session, worker)
+    await _reindex(request, session, worker, retry=came_on)
     return worker
 
 
@@ -117,16 +118,19 @@ async def set_location(
 ) -> Worker:
     """Report the phone's position; the spatial index is updated at once."""
     worker = await _worker(session, user)
-    now = _dispatcher(request).clock.now()
+    dispatcher = _dispatcher(request)
+    now = dispatcher.clock.now()
+    before = (worker.lat, worker.lon, worker.location_at)
     worker.lat, worker.lon, worker.location_at, worker.updated_at = body.lat, body.lon, now, now
     await session.commit()
-    await _reindex(request, session, worker)
+    await _reindex(request, session, worker, retry=dispatcher.position_fix_matters(before, worker))
     return worker
 
 
-async def _reindex(request: Request, session: SessionDep, worker: Worker) -> None:
+async def _reindex(request: Request, session: SessionDep, worker: Worker, *, retry: bool) -> None:
+    """Index the worker; ``retry``: they may have become available for waiting tasks."""
     await session.close()  # the dispatcher writes in its own transaction
-    await _dispatcher(request).worker_changed(worker)
+    await _dispatcher(request).worker_changed(worker, retry=retry)
 
 
 async def _card(

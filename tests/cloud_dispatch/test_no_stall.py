@@ -324,6 +324,10 @@ async def waiting_twice(s: AsyncSession) -> bool:
 
 async def _fix(rig: Rig, worker_id: int, lat: float) -> int:
     """What the worker app's location call does."""
+    async with rig.sm() as s:
+        old = await s.get(Worker, worker_id)
+        assert old is not None
+        before = (old.lat, old.lon, old.location_at)
     async with rig.sm() as s, s.begin():
         await s.execute(
             update(Worker)
@@ -333,7 +337,8 @@ async def _fix(rig: Rig, worker_id: int, lat: float) -> int:
     async with rig.sm() as s:
         worker = await s.get(Worker, worker_id)
     assert worker is not None
-    return await rig.dispatcher.worker_changed(worker)
+    retry = rig.dispatcher.position_fix_matters(before, worker)
+    return await rig.dispatcher.worker_changed(worker, retry=retry)
 
 
 async def test_routine_position_fixes_do_not_churn_a_waiting_task(
