@@ -73,7 +73,9 @@ def create_app(
     app.state.influx = None
     app.state.lifespan_hooks = []
     app.add_middleware(MetricsMiddleware)
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestGuard, max_body_bytes=settings.max_body_bytes, routes=app.router.routes
+    )
     install_error_handlers(app)
     for router in (
         health_router,

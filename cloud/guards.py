@@ -2,8 +2,9 @@
 
 A pure ASGI middleware around the whole service (``GatewayFront`` included):
 
-- a NUL byte in the path or in a query parameter is a 422 naming the parameter (a
-  database would refuse it deep inside a query, as a 500);
+- a NUL byte in the path or in a query parameter is a 422 naming the parameter (the
+  path parameter found by matching ``routes``; a database would refuse it deep inside a
+  query, as a 500);
 - a body over ``max_body_bytes`` is a 413: at once when ``Content-Length`` says so, before
   anything is read; otherwise the stream is counted as it is received and the request
   ends with 413 the moment it passes the limit (no ``Content-Length``, chunked, or one
@@ -13,10 +14,12 @@ A pure ASGI middleware around the whole service (``GatewayFront`` included):
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -30,15 +33,18 @@ class BodyTooLarge(HTTPException):
 class RequestGuard:
     """See the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, routes: Sequence[BaseRoute] = ()
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.routes = routes  # the app's (a live list: routes added later count too)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        bad = _nul_parameter(scope)
+        bad = _nul_parameter(scope, self.routes)
         if bad is not None:
             await _answer(send, 422, {"detail": [_nul_problem(*bad)]})
             return
@@ -83,9 +89,15 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _nul_parameter(scope: Scope) -> tuple[str, str] | None:
+def _nul_parameter(scope: Scope, routes: Sequence[BaseRoute]) -> tuple[str, str] | None:
     """(location, name) of the first NUL in the path or a query parameter, or None."""
     if "\x00" in scope.get("path", ""):
+        for route in _leaves(routes):
+            match, child = route.matches(scope)
+            if match != Match.NONE:
+                for name, value in child.get("path_params", {}).items():
+                    if "\x00" in str(value):
+                        return "path", name
         return "path", "path"
     query = scope.get("query_string", b"").decode("latin-1")
     if "%00" not in query and "\x00" not in query:
@@ -94,6 +106,16 @@ def _nul_parameter(scope: Scope) -> tuple[str, str] | None:
         if "\x00" in name or "\x00" in value:
             return "query", name.replace("\x00", "")
     return None
+
+
+def _leaves(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes of ``routes``, those of included routers included."""
+    for route in routes:
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None:
+            yield from _leaves(inner)
+        else:
+            yield route
 
 
 def _nul_problem(where: str, name: str) -> dict[str, Any]:
