@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.ble.config import BLE_TOPIC_PREFIX, BLE_USER
+from edge.routing import Router
 from firmware_profiles import ProfileLibrary
 from protocol import HomeManifest
 from protocol.topics import CLOCK_TOPIC, GATEWAY_INSTANCE_TOPIC
@@ -33,17 +34,15 @@ class BrokerAuth:
 
 def broker_auth(home: HomeManifest, library: ProfileLibrary) -> BrokerAuth:
     """The ACL for a home's paired devices and the logins it needs."""
-    gateway_reads: set[str] = {CLOCK_TOPIC}
+    # What the gateway subscribes to, from the routing table itself (data, availability,
+    # Zigbee2MQTT's bridge topics), so the ACL and the subscriptions cannot disagree.
+    gateway_reads: set[str] = {CLOCK_TOPIC, *Router(home, library).subscriptions}
     device_rules: list[str] = []
     users = [GATEWAY_USER]
     bridged = False
     ble_topics: list[str] = []
     for dev in home.devices:
         prof = library.get(dev.profile)
-        gateway_reads.update(prof.subscriptions())
-        avail = prof.availability_subscription()
-        if avail is not None:
-            gateway_reads.add(avail)
         topic = prof.write_topic_filter(dev.device_id)
         if topic.startswith(ZIGBEE_PREFIX):
             bridged = True

@@ -37,6 +37,7 @@ class DebianMosquitto(MosquittoServer):
         self.etc = self.workdir / "etc"
         self.persistence = self.workdir / "lib"
         self.debian_log = self.workdir / "log" / "mosquitto.log"
+        self.gateway_filters: list[str] = []  # what the gateway of this home subscribes to
 
     def _move(self, text: str) -> str:
         for system, private in (

@@ -76,3 +76,8 @@ def test_sd_notify_over_a_datagram_socket(tmp_path: Path, monkeypatch: pytest.Mo
     assert watchdog_interval_s() == 2.0
     monkeypatch.delenv("NOTIFY_SOCKET")
     assert not notify("WATCHDOG=1")
+
+
+def test_the_acl_example_is_what_broker_auth_writes(tmp_path: Path) -> None:
+    acl, _ = write_auth(broker_auth(load_home(HOME), load_library()), tmp_path)
+    assert acl.read_text() == (REPO / "deploy" / "mosquitto" / "carewatch.acl.example").read_text()

@@ -16,6 +16,7 @@ import yaml
 
 from edge.brokerauth import GATEWAY_USER, ZIGBEE_BRIDGE_USER, broker_auth
 from edge.cli import main
+from edge.routing import Router
 from firmware_profiles import load_library
 from protocol import load_home
 from tests.edge.debian_broker import DEBIAN_MAIN, DROP_IN, DebianMosquitto
@@ -30,8 +31,9 @@ DEBIAN_OWNS = ("pid_file", "persistence_location", "log_dest", "include_dir")
 
 @pytest.fixture
 def debian_broker(home_file: Path) -> Iterator[DebianMosquitto]:
-    auth = broker_auth(load_home(home_file), load_library())
-    with DebianMosquitto(auth, PASSWORDS) as broker:
+    home, library = load_home(home_file), load_library()
+    with DebianMosquitto(broker_auth(home, library), PASSWORDS) as broker:
+        broker.gateway_filters = Router(home, library).subscriptions
         yield broker
 
 
@@ -57,13 +59,18 @@ async def test_drop_in_starts_under_debians_main_file_and_its_settings_apply(
         async with client(debian_broker, None):
             pass
     async with client(debian_broker, GATEWAY_USER) as gw:
-        await gw.subscribe("zigbee2mqtt/+", qos=1)
+        for topic_filter in debian_broker.gateway_filters:
+            await gw.subscribe(topic_filter, qos=1)
         await gw.subscribe("carewatch/vitawear/+/telemetry", qos=1)
+        sent = ["zigbee2mqtt/sos_button", "zigbee2mqtt/bridge/state", "zigbee2mqtt/bridge/devices"]
         async with client(debian_broker, ZIGBEE_BRIDGE_USER) as z2m:
             await z2m.publish("carewatch/vitawear/x/telemetry", b"{}", qos=1)  # not its topic
-            await z2m.publish("zigbee2mqtt/sos_button", b'{"action":"single"}', qos=1)
-        msg = await asyncio.wait_for(anext(gw.messages), 10)
-        assert msg.topic.value == "zigbee2mqtt/sos_button", "the ACL fenced the bridge"
+            for topic in sent:
+                await z2m.publish(topic, b"{}", qos=1)
+        got = [(await asyncio.wait_for(anext(gw.messages), 10)).topic.value for _ in sent]
+        assert got == sent, (
+            "the gateway reads every topic it subscribes to, the bridge only its own"
+        )
     log = debian_broker.debian_log.read_text()
     assert f"u'{ZIGBEE_BRIDGE_USER}'" in log, "connection messages in Debian's log_dest file"
     assert "Error" not in log, log
