@@ -1,4 +1,4 @@
-"""``carewatch-gateway``: run, check, devices, pair, test-alarm, outbox, mode."""
+"""``carewatch-gateway``: run, check, devices, pair, test-alarm, outbox, burn-in, mode."""
 
 from __future__ import annotations
 
@@ -159,6 +159,22 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_burn_in(args: argparse.Namespace) -> int:
+    """Report on a new installation from the gateway's state, outbox and quarantine."""
+    from edge.burnin import BurnInError, report, text
+    from edge.configfile import library_for, load_home_for
+
+    cfg = resolve_config(args)
+    if cfg.home is None:
+        raise UsageError("no home: give --config FILE (with `home`) or --home MANIFEST")
+    try:
+        rep = report(load_home_for(cfg), library_for(cfg), cfg.data_dir)
+    except BurnInError as exc:
+        raise UsageError(str(exc)) from exc
+    print(json.dumps(rep, indent=2) if args.json else text(rep))
+    return EXIT_OK if rep["ok"] else EXIT_FAIL
+
+
 def cmd_mode(args: argparse.Namespace) -> int:
     """Mark the resident away/home and devices in or out of maintenance."""
     data_dir = data_dir_of(args)
@@ -226,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--limit", type=int, default=200, help="rows per table (200)")
     p.add_argument("--retry-failed", action="store_true", help="set failed envelopes to pending")
+    p = add(
+        "burn-in",
+        cmd_burn_in,
+        "After a new installation's first 24 hours: every device heard, every room's sensors "
+        "fired, heartbeats and batteries plausible (exit 1 if not).",
+    )
+    _add_config(p)
+    p.add_argument("--json", action="store_true", help="JSON output")
     p = add("mode", cmd_mode, "Resident away/home, devices in or out of maintenance.")
     p.add_argument("--config", "-c", type=Path, help="gateway config (for its data_dir)")
     p.add_argument("--data-dir", type=Path, help="gateway data directory")

@@ -78,6 +78,7 @@ class DeviceHealthDetector(Detector):
         self.open: dict[str, bool] = {}
         self.off_since: float | None = None
         self.battery = Persistence(0.0, 0.0, math.inf)
+        self.battery_pct: float | None = None
         self.curve = np.asarray(battery_curve, dtype=np.float64).reshape(-1, 2)
         self.has_percent = False
         self.tamper = Persistence(0.0, 0.0, math.inf)
@@ -106,6 +107,7 @@ class DeviceHealthDetector(Detector):
             )
         self.last_seen = end if self.last_seen is None else max(self.last_seen, end)
         if reading.kind == ReadingKind.BATTERY or from_volts:
+            self.battery_pct = round(float(v[-1]), 1)  # the latest, for the burn-in report
             for ts, on in self.battery.feed(
                 t, v < self.cfg.battery_low, v > self.cfg.battery_clear
             ):
@@ -199,6 +201,7 @@ class DeviceHealthDetector(Detector):
             "tamper": self.tamper.state(),
             "has_percent": self.has_percent,
             "held": self.held,
+            "battery_pct": self.battery_pct,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -210,3 +213,4 @@ class DeviceHealthDetector(Detector):
         self.tamper.restore(state["tamper"])
         self.has_percent = bool(state["has_percent"])
         self.held = bool(state.get("held", False))
+        self.battery_pct = state.get("battery_pct")
