@@ -61,7 +61,8 @@ def _broker_args(p: argparse.ArgumentParser) -> None:
         "--qos",
         type=int,
         choices=(0, 1, 2),
-        help="QoS for every message (default: 1 for SOS/door/fall flags, else 0)",
+        help="QoS for every message (default: Zigbee2MQTT devices 0, SOS buttons and doors 1 "
+        "as the install guide sets them; others 1 for SOS/door/fall flags, else 0)",
     )
     g.add_argument("--max-rate", type=_positive, help="at most this many messages per second")
     g.add_argument(
@@ -69,7 +70,7 @@ def _broker_args(p: argparse.ArgumentParser) -> None:
         choices=("1.x", "2.x"),
         default="1.x",
         help="Zigbee2MQTT major version whose payloads to play (default %(default)s; 2.x: "
-        "illuminance in lux, no illuminance_lux)",
+        "illuminance in lux, no illuminance_lux, bridge state and availability as JSON)",
     )
     g.add_argument(
         "--reconnect-timeout",

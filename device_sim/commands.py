@@ -25,6 +25,7 @@ from device_sim.profiles import home_specs
 from device_sim.replay import TrialSource
 from device_sim.scenario import builtin_paths, find_scenario, load_scenario
 from device_sim.timespec import parse_start
+from device_sim.zigbee2mqtt import Zigbee2MQTTBridge
 from protocol.home import HomeManifest, load_home
 from protocol.yamlfile import FileError
 
@@ -105,6 +106,7 @@ def _player(
         home_of={d.device_id: h.home_id for h in homes for d in h.devices},
         publish_truth=args.publish_truth,
         progress=None if args.quiet else sys.stderr,
+        bridge=Zigbee2MQTTBridge(homes, version=2 if args.z2m == "2.x" else 1),
         **extra,  # type: ignore[arg-type]
     )
 

@@ -12,6 +12,11 @@ from protocol.home import HomeManifest
 
 # Messages carrying any of these keys go out with QoS 1: they may raise an alarm.
 URGENT_KEYS = frozenset({"sos", "cancel", "door_open", "radar_fall"})
+# Zigbee2MQTT publishes at QoS 0 unless a device's `qos` is set; the install guide sets 1
+# for SOS buttons and door contacts.
+ZIGBEE_QOS1_FAMILIES = frozenset({"button", "door"})
+# What Zigbee2MQTT never keeps in a device's cached state (`action`; lib/state.ts).
+UNCACHED = frozenset({"sos", "cancel"})
 
 
 class Encoder:
@@ -29,6 +34,11 @@ class Encoder:
         # Last worn state per device: a band's frame always says whether it is worn, so a
         # report that does not mention it (a battery heartbeat, an accel burst) carries it on.
         self._worn: dict[str, bool] = {}
+        # Zigbee2MQTT's cache_state (its default): every message of a device carries the
+        # device's whole cached state, new values merged in.
+        self._cached: dict[str, dict[str, Any]] = {
+            d: {} for d, p in self._profiles.items() if p.zigbee2mqtt_base is not None
+        }
 
     def encode(self, rep: DeviceReport) -> Outgoing:
         """One report as one message; EncodeError (from the profile) names the profile, and
@@ -49,11 +59,17 @@ class Encoder:
                 self._worn[rep.device_id] = bool(values["worn"])
             else:
                 values = {**values, "worn": self._worn.get(rep.device_id, True)}
+        cached = self._cached.get(rep.device_id)
+        if cached is not None:
+            values = {**cached, **values}
+            cached.update((k, v) for k, v in rep.values.items() if k not in UNCACHED)
         messages = prof.encode_messages(rep.device_id, values, ts=rep.ts, z2m=self.z2m)
-        qos = self._qos(rep.values)
+        qos = self._qos(prof, rep.values)
         return [Outgoing(rep.ts, topic, payload, qos, rep.device_id) for topic, payload in messages]
 
-    def _qos(self, values: Mapping[str, Any]) -> int:
+    def _qos(self, prof: Any, values: Mapping[str, Any]) -> int:
         if self.qos is not None:
             return self.qos
+        if prof.zigbee2mqtt_base is not None:
+            return 1 if prof.family in ZIGBEE_QOS1_FAMILIES else 0
         return 1 if URGENT_KEYS.intersection(values) else 0

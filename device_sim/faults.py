@@ -53,6 +53,7 @@ class Outgoing:
     payload: bytes
     qos: int
     device_id: str
+    retain: bool = False
 
 
 _GARBAGE = (b'{"occupancy": tru', b"\x00\xff\xfe\x01", b"[]", b'{"battery": "lots"}', b"")

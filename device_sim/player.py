@@ -16,6 +16,7 @@ from device_sim.episodes import TruthEvent
 from device_sim.faults import Fault, FaultInjector, Outgoing
 from device_sim.mqtt import Publisher
 from device_sim.streams import DeviceReport
+from device_sim.zigbee2mqtt import Zigbee2MQTTBridge
 from protocol.topics import CLOCK_TOPIC, TRUTH_TOPIC
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class Player:
     on_restart: Callable[[Fault], None] | None = None
     publish_truth: bool = False
     progress: TextIO | None = None
+    bridge: Zigbee2MQTTBridge | None = None  # plays Zigbee2MQTT's bridge and availability
     stats: PlayStats = field(default_factory=PlayStats)
 
     def run(self) -> PlayStats:
@@ -86,6 +88,8 @@ class Player:
         pending: deque[DeviceReport] = deque()
         cursor = fetched = self.start
         self._clock(self.start, qos=1)
+        for msg in self.bridge.startup(self.start) if self.bridge else []:
+            self._send(msg, stats)
         while cursor < self.end:
             nxt = min(cursor + step, self.end)
             if nxt > fetched:
@@ -101,6 +105,8 @@ class Player:
                     for msg in inject.process(out):
                         self._send(msg, stats)
             for msg in inject.release(nxt):
+                self._send(msg, stats)
+            for msg in self.bridge.due(nxt) if self.bridge else []:
                 self._send(msg, stats)
             while truth and truth[0].ts < nxt:
                 event = truth.popleft()
@@ -130,7 +136,10 @@ class Player:
         return stats
 
     def _send(self, msg: Outgoing, stats: PlayStats) -> None:
-        self.publisher.publish(msg.topic, msg.payload, qos=msg.qos)
+        for before in self.bridge.heard(msg) if self.bridge else []:
+            self.publisher.publish(before.topic, before.payload, qos=before.qos, retain=True)
+            stats.messages += 1
+        self.publisher.publish(msg.topic, msg.payload, qos=msg.qos, retain=msg.retain)
         stats.messages += 1
 
     def _clock(self, ts: float, *, qos: int) -> None:

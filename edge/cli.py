@@ -207,7 +207,8 @@ def cmd_broker_auth(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    from edge.cli_field import cmd_check, cmd_devices, cmd_pair, cmd_test_alarm
+    from edge.cli_field import cmd_check, cmd_devices, cmd_test_alarm
+    from edge.cli_pair import cmd_pair
 
     parser = argparse.ArgumentParser(
         prog="carewatch-gateway", description="The carewatch home gateway."
@@ -226,12 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
     p.add_argument("--json", action="store_true", help="print one JSON table at the end")
-    p = add("pair", cmd_pair, "Listen for a new device, propose its profile, add it to the config.")
+    p = add(
+        "pair",
+        cmd_pair,
+        "Add a new device to the config: a Zigbee2MQTT device by its model in bridge/devices "
+        "(--zigbee: open joining and wait for its interview), others by their first message.",
+    )
     p.add_argument("--config", "-c", type=Path, required=True, help="gateway config to add it to")
     p.add_argument("--broker", help="broker URL (overrides the config)")
     p.add_argument("--room", help="room of the new device (asked if not given)")
     p.add_argument("--profile", help="use this profile instead of the proposal")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds to listen (120)")
+    p.add_argument("--zigbee", action="store_true", help="open Zigbee2MQTT's joining first")
+    p.add_argument(
+        "--zigbee-base", default="zigbee2mqtt", help="Zigbee2MQTT base topic (zigbee2mqtt)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds to listen or keep joining open (120)",
+    )
     p.add_argument("--yes", "-y", action="store_true", help="accept the best proposal")
     p = add("test-alarm", cmd_test_alarm, "Send a commissioning test alarm to the cloud.")
     _add_config(p)

@@ -1,4 +1,4 @@
-"""The installer's commands: check, devices, pair, test-alarm."""
+"""The installer's commands: check, devices, test-alarm (pair: edge.cli_pair)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import json
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import aiomqtt
-import yaml
 
 from edge.brokerauth import GATEWAY_USER
 from edge.cli import EXIT_FAIL, EXIT_OK, UsageError, resolve_config
 from edge.config import GatewayConfig
-from edge.configfile import credential, library_for, load_config, load_home_for
+from edge.configfile import credential, library_for, load_home_for
 from edge.devicestatus import DeviceBoard
 from edge.ingest import make_client, payload_bytes
 from edge.outbox import Outbox
@@ -223,72 +221,6 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     elif not live:
         _print_table(rows)
-    return EXIT_OK
-
-
-# -- pair --------------------------------------------------------------------------------
-
-
-async def _listen_for_new(cfg: GatewayConfig, listen_s: float) -> tuple[str, bytes, str]:
-    """The first message from a device that is not paired: (topic, payload, device id)."""
-
-    library = library_for(cfg)
-    home = load_home_for(cfg)
-    paired = {d.device_id for d in home.devices}
-    filters = sorted({f for p in library for f in p.subscriptions()})
-    deadline = time.monotonic() + listen_s
-    async with make_client(cfg.broker, identifier=None, persistent=False) as client:
-        for topic_filter in filters:
-            await client.subscribe(topic_filter)
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                msg = await asyncio.wait_for(anext(client.messages), timeout=left)
-            except TimeoutError:
-                break
-            topic = msg.topic.value
-            ids = {p.device_id_from_topic(topic) for p in library} - {None, *paired}
-            if ids:
-                return topic, payload_bytes(msg.payload), str(sorted(ids, key=str)[0])
-    raise UsageError(f"no message from an unpaired device within {listen_s:.0f}s")
-
-
-def add_device(config_path: Path, device: dict[str, str]) -> None:
-    """Append a paired device to the config file; the file is checked and restored if bad."""
-    original = config_path.read_text(encoding="utf-8")
-    if config_path.suffix == ".toml":
-        entry = "".join(f"{k} = {json.dumps(v)}\n" for k, v in device.items())
-        text = original.rstrip("\n") + "\n\n[[devices]]\n" + entry
-    else:
-        data = yaml.safe_load(original) or {}
-        data.setdefault("devices", []).append(device)
-        text = yaml.safe_dump(data, sort_keys=False)
-    config_path.write_text(text, encoding="utf-8")
-    try:
-        load_home_for(load_config(config_path))
-    except ValueError:
-        config_path.write_text(original, encoding="utf-8")
-        raise
-
-
-def cmd_pair(args: argparse.Namespace) -> int:
-    """Pair the next new device heard on the broker."""
-
-    cfg = resolve_config(args)
-    print(f"listening on {cfg.broker.url} for a new device ({args.timeout:.0f}s)...")
-    topic, payload, device_id = asyncio.run(_listen_for_new(cfg, args.timeout))
-    proposals = [p.id for p in library_for(cfg).match(topic, payload)]
-    print(f"heard device {device_id!r} on {topic}; matching profiles: {proposals or 'none'}")
-    profile = args.profile or (proposals[0] if proposals and args.yes else None)
-    if profile is None:
-        if not proposals or not sys.stdin.isatty():
-            raise UsageError("no profile chosen: pass --profile ID or --yes")
-        answer = input(f"profile [{proposals[0]}]: ").strip()
-        profile = answer or proposals[0]
-    room = args.room or (input("room: ").strip() if sys.stdin.isatty() else "")
-    if not room:
-        raise UsageError("no room given: pass --room ROOM")
-    add_device(args.config, {"device_id": device_id, "profile": profile, "room": room})
-    print(f"paired {device_id} as {profile} in {room}; added to {args.config}")
     return EXIT_OK
 
 

@@ -214,7 +214,7 @@ class Stages:
             if topic == zigbee2mqtt.STATE:
                 if not msg.payload:
                     return []  # a retained state being cleared
-                return [BridgeState(base, availability_state(msg.payload), msg.received_at)]
+                return [BridgeState(base, availability_state(msg.payload), self._time_of(msg))]
             self.bridge_devices[base] = zigbee2mqtt.parse_devices(msg.payload)
             self._check_models(base)
         except (DecodeError, zigbee2mqtt.BridgeMessageError) as exc:
@@ -249,7 +249,13 @@ class Stages:
             dev = route.device.device_id
             self._quarantine(Quarantined(msg.received_at, msg.topic, dev, str(exc), msg.payload))
             return []
-        return [DeviceAvailability(route.device.device_id, online, msg.received_at)]
+        return [DeviceAvailability(route.device.device_id, online, self._time_of(msg))]
+
+    def _time_of(self, msg: RawMessage) -> float:
+        """Event time of a message that carries none: its arrival, or the simulator's now."""
+        if self.sim_clock is not None and self.sim_clock.now is not None:
+            return self.sim_clock.now
+        return msg.received_at
 
     def _clock_ticks(self, msg: RawMessage) -> list[Tick]:
         if self.sim_clock is None or msg.retained:  # a stale time from an earlier run

@@ -66,8 +66,12 @@ UNITS: dict[ReadingKind, str] = {
     ReadingKind.HEARTBEAT: "",
 }
 
-# Kinds where every message is an event (a press), never a state repeated on check-in.
-EVENT_KINDS: frozenset[ReadingKind] = frozenset({ReadingKind.SOS, ReadingKind.CANCEL})
+# Kinds where every message is an event, never a state repeated on check-in: a press, and a
+# PIR detection. (Zigbee2MQTT clears a PIR's ``occupancy`` after its occupancy timeout, so a
+# repeated ``true`` is the sensor firing again: someone is still moving, not a cached value.)
+EVENT_KINDS: frozenset[ReadingKind] = frozenset(
+    {ReadingKind.SOS, ReadingKind.CANCEL, ReadingKind.MOTION}
+)
 # Kinds that hold a state (true/false, or an enum): Zigbee2MQTT republishes the cached value
 # with every check-in and ESPHome its retained value on every reconnect, so only a change
 # of value is an event; a repeat only proves the device alive.

@@ -76,12 +76,25 @@ class Recorder:
 def decode_all(
     homes: list[HomeManifest], messages: list[tuple[str, bytes]]
 ) -> tuple[list[Reading], list[tuple[str, bytes, str]]]:
-    """Decode every message with its device's profile; returns readings and failures.
+    """Decode every message with its device's profile (Zigbee2MQTT's availability and bridge
+    messages with the gateway's readers); returns readings and failures.
 
     A payload without its own time (an ESPHome value) arrives at the simulated time of the
     last clock message before it, as the gateway reads it.
     """
+    from edge import zigbee2mqtt
+    from firmware_profiles.availability import availability_state
+
     profiles = {dev.device_id: profile(dev.profile) for home in homes for dev in home.devices}
+    by_availability = {
+        topic: p
+        for dev, p in profiles.items()
+        if (topic := p.availability_topic_for(dev)) is not None
+    }
+    bridge = {
+        "zigbee2mqtt/bridge/state": availability_state,
+        "zigbee2mqtt/bridge/devices": zigbee2mqtt.parse_devices,
+    }
     readings: list[Reading] = []
     failed: list[tuple[str, bytes, str]] = []
     now = 0.0
@@ -90,6 +103,14 @@ def decode_all(
             now = float(json.loads(payload)["ts"]) if payload else now
             continue
         if topic.startswith("carewatch/sim/"):
+            continue
+        avail = by_availability.get(topic)
+        check = bridge.get(topic) or (avail.decode_availability if avail else None)
+        if check is not None:
+            try:
+                check(payload)
+            except ValueError as exc:
+                failed.append((topic, payload, str(exc)))
             continue
         own = (p for dev, p in profiles.items() if p.device_id_from_topic(topic) == dev)
         prof = next(own, None)
@@ -128,3 +149,16 @@ def li_home() -> HomeManifest:
 def wang_home() -> HomeManifest:
     """The house with radars, pendant and pull-cord."""
     return load_home(HOMES / "house_wang.yaml")
+
+
+def home_with(devices: list[dict[str, str]]) -> HomeManifest:
+    """A minimal home holding ``devices`` (manifest device entries)."""
+    return HomeManifest.model_validate(
+        {
+            "home_id": "h1",
+            "gateway_id": "g1",
+            "coordinates": {"lat": 31.2, "lon": 121.4},
+            "resident": {"first_name": "Mei"},
+            "devices": devices,
+        }
+    )

@@ -8,19 +8,12 @@ from device_sim.encode import Encoder
 from device_sim.streams import DeviceReport
 from firmware_profiles import load_library
 from protocol import HomeManifest, ReadingKind
+from tests.device_sim.conftest import home_with
 
 
 def _home(profile: str) -> HomeManifest:
-    return HomeManifest.model_validate(
-        {
-            "home_id": "h1",
-            "gateway_id": "g1",
-            "coordinates": {"lat": 31.2, "lon": 121.4},
-            "resident": {"first_name": "Mei"},
-            "devices": [
-                {"device_id": "band", "profile": profile, "room": "bedroom", "worn_by": "resident"}
-            ],
-        }
+    return home_with(
+        [{"device_id": "band", "profile": profile, "room": "bedroom", "worn_by": "resident"}]
     )
 
 

@@ -6,10 +6,13 @@ import asyncio
 import json
 from pathlib import Path
 
+import aiomqtt
 import pytest
 
+from device_sim.zigbee2mqtt import interview_event
 from edge.cli import main
 from edge.configfile import load_config, load_home_for
+from edge.ingest import payload_bytes
 from edge.outbox import Outbox
 from firmware_profiles import load_library
 from testbed import MosquittoServer
@@ -100,26 +103,92 @@ async def test_devices_shows_each_sensor_respond(
     assert rows["sos_button"]["last_seen_s"] is None
 
 
-async def test_pair_adds_a_new_device_to_the_config(
-    mosquitto: MosquittoServer, home_file: Path, tmp_path: Path
+def bridge_devices(*named: tuple[str, str | None]) -> tuple[str, bytes]:
+    """Zigbee2MQTT's retained device list: (friendly name, definition.model or None)."""
+    entries = [
+        {
+            "friendly_name": name,
+            "ieee_address": f"0x00158d00000000{i:02x}",
+            "type": "EndDevice",
+            "definition": None if model is None else {"model": model, "vendor": "V"},
+        }
+        for i, (name, model) in enumerate(named)
+    ]
+    return "zigbee2mqtt/bridge/devices", json.dumps(entries).encode()
+
+
+async def retain(port: int, topic: str, payload: bytes) -> None:
+    async with aiomqtt.Client("127.0.0.1", port) as client:
+        await client.publish(topic, payload, qos=1, retain=True)
+
+
+async def test_pair_takes_the_profile_from_zigbee2mqtts_device_list(
+    mosquitto: MosquittoServer, home_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = write_config(tmp_path, home_file, mosquitto.url, None)
+    await retain(
+        mosquitto.port,
+        *bridge_devices(("hall_pir", "RTCGQ11LM"), ("sos_2", "WXKG11LM"), ("lamp", "LED1545G12")),
+    )
     chatter = [("zigbee2mqtt/hall_pir", z2m(occupancy=True, battery=100, illuminance=12))]
     argv = ["pair", "--config", str(cfg), "--room", "entrance", "--yes", "--timeout", "20"]
     assert await run_cli(argv, chatter, mosquitto.port) == 0
-    home = load_home_for(load_config(cfg))
-    dev = home.device("hall_pir")
-    assert dev is not None and dev.room == "entrance"
-    assert load_library().get(dev.profile).family == "motion"
+    dev = load_home_for(load_config(cfg)).device("hall_pir")
+    assert dev is not None and dev.room == "entrance" and dev.profile == "aqara-rtcgq11lm"
+    # A button's check-in without `action` says nothing of what it is; its model does.
+    chatter = [("zigbee2mqtt/sos_2", z2m(battery=98, voltage=3010, linkquality=90))]
+    argv = ["pair", "--config", str(cfg), "--room", "bedroom", "--yes", "--timeout", "20"]
+    assert await run_cli(argv, chatter, mosquitto.port) == 0
+    assert load_home_for(load_config(cfg)).device("sos_2").profile == "aqara-wxkg11lm"  # type: ignore[union-attr]
+    chatter = [("zigbee2mqtt/lamp", z2m(state="ON", brightness=200))]
+    assert await run_cli([*argv[:-2], "--timeout", "20"], chatter, mosquitto.port) == 2
+    assert "no profile for Zigbee2MQTT model 'LED1545G12'" in capsys.readouterr().err
     argv = ["pair", "--config", str(cfg), "--room", "attic", "--profile", "ikea-e1525"]
+    await retain(mosquitto.port, *bridge_devices(("attic_pir", "E1525/E1745")))
     chatter = [("zigbee2mqtt/attic_pir", z2m(occupancy=True))]
     assert await run_cli([*argv, "--timeout", "20"], chatter, mosquitto.port) == 2
     assert "attic_pir" not in cfg.read_text(), "a device in an unknown room is not added"
+    await retain(mosquitto.port, "zigbee2mqtt/bridge/devices", b"")
+
+
+async def test_pair_zigbee_opens_joining_and_pairs_the_interviewed_device(
+    mosquitto: MosquittoServer, home_file: Path, tmp_path: Path
+) -> None:
+    """A stand-in Zigbee2MQTT answers permit_join and reports the new device's interview."""
+    cfg = write_config(tmp_path, home_file, mosquitto.url, None)
+    requests: list[dict[str, object]] = []
+    prof = load_library().get("aqara-mccgq11lm")
+
+    async def zigbee2mqtt_bridge() -> None:
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
+            await client.subscribe("zigbee2mqtt/bridge/request/permit_join", qos=1)
+            ready.set()
+            async for msg in client.messages:
+                body = json.loads(payload_bytes(msg.payload))
+                requests.append(body)
+                answer = {"data": {"time": body["time"]}, "status": "ok"}
+                await client.publish("zigbee2mqtt/bridge/response/permit_join", json.dumps(answer))
+                if body["time"] > 0:
+                    await client.publish(
+                        "zigbee2mqtt/bridge/event", interview_event("door_2", prof)
+                    )
+                else:
+                    return
+
+    ready = asyncio.Event()
+    bridge = asyncio.create_task(zigbee2mqtt_bridge())
+    await ready.wait()
+    argv = ["pair", "--zigbee", "--config", str(cfg), "--room", "entrance", "--yes"]
+    assert await run_cli([*argv, "--timeout", "30"], [], mosquitto.port) == 0
+    await asyncio.wait_for(bridge, 10)
+    assert requests == [{"time": 30, "value": True}, {"time": 0, "value": False}]
+    dev = load_home_for(load_config(cfg)).device("door_2")
+    assert dev is not None and dev.profile == "aqara-mccgq11lm"
 
 
 @pytest.mark.parametrize("suffix", [".toml", ".yaml"])
 def test_add_device_to_toml_and_yaml_configs(suffix: str, tmp_path: Path, home_file: Path) -> None:
-    from edge.cli_field import add_device
+    from edge.cli_pair import add_device
 
     cfg = tmp_path / f"gw{suffix}"
     cfg.write_text(f'home = "{home_file}"\n' if suffix == ".toml" else f"home: {home_file}\n")

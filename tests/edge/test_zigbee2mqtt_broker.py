@@ -100,7 +100,7 @@ async def test_hourly_cached_check_ins_still_raise_the_inactivity_alarm(
     await wait_until(lambda: bool(of_kind(rx, "inactivity")), what="the inactivity alarm")
     [alarm] = of_kind(rx, "inactivity")
     assert alarm["details"]["last_activity"] == pytest.approx(T0)
-    assert gw.status()["state_repeats"] >= 14
+    assert gw.status()["state_repeats"] >= 6  # the door check-ins to 6 h (a PIR firing is an event)
     await stopped(gw, task)
 
 
