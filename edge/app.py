@@ -412,17 +412,20 @@ class Gateway:
         log.info("detector state restored file=%s detectors=%d", path, len(data["detectors"]))
 
     async def _save_at_barrier(self) -> None:
-        """Save the state as it was when a barrier passed: exactly that of the messages
-        committed before it, so a message replayed after a crash is never taken for a
-        repeat of a value whose alarm was not yet written."""
+        """Save the state, the last state values as they were when a barrier passed decode:
+        those of messages already committed, so a message replayed after a crash (not yet
+        acknowledged) is never taken for a repeat of a value whose alarm was not written.
+        The detectors' state is taken as it is now, as before (a replayed press or reading
+        gives the same stable alarm id)."""
         barrier = Barrier(save=True)
         try:
-            await asyncio.wait_for(self.queues.raw.put(barrier), STALL_S)
-            await asyncio.wait_for(barrier.done.wait(), STALL_S)
+            async with asyncio.timeout(STALL_S):  # not wait_for: it can swallow a cancel
+                await self.queues.raw.put(barrier)
+                await barrier.done.wait()
         except TimeoutError:
             log.warning("state not saved: the pipeline did not pass a barrier in %.0fs", STALL_S)
             return
-        self.save_state(barrier.state)
+        self.save_state({"detectors": self.bank.state(), **barrier.state})
 
     def save_state(self, state: dict[str, Any] | None = None) -> None:
         """Write the detectors' state and the last state values as JSON, atomically

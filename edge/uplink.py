@@ -165,8 +165,11 @@ class Uplink:
             self.failures = 0
             if not sent:
                 self.wake.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+                # arrives as the wake-up does, and the stopping gateway waits for ever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=self.idle_s)
+                    async with asyncio.timeout(self.idle_s):
+                        await self.wake.wait()
 
     async def drain_once(self) -> int:
         """Send one batch of the most urgent lane with work; return how many were sent."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from edge.app import Gateway
-from edge.cli_field import add_device
+from edge.cli_pair import add_device
 from edge.config import GatewayConfig
 from edge.configfile import load_config
 from testbed import MosquittoServer
