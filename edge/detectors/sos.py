@@ -1,8 +1,8 @@
 """SOS button: an alarm the moment it is pressed; a cancel on the device ends it.
 
 A press while the alarm is open and within ``repeat_s`` of the previous press is the same
-alarm (people press again and again). A ``cancel`` reading ends the open alarm with an
-inactive detection, which the gateway turns into a cancel of the alarm.
+alarm (people press again and again). A ``cancel`` reading ends the alarm with an
+inactive detection, which the gateway turns into a cancel of the alarm if one is open.
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ class SosDetector(Detector):
         for ts in t[v != 0]:  # once per press or cancel, never per sample
             ts = float(ts)
             if reading.kind == ReadingKind.CANCEL:
-                if self.open:
-                    self.open = False
-                    out.append(
-                        self._detection(ts, active=False, msg="SOS cancelled by the resident")
-                    )
+                # Always passed on: the alarm manager (its open alarms restored from the
+                # outbox) decides. After a crash this detector's saved state may predate a
+                # press already committed and acknowledged; its cancel must still cancel.
+                self.open = False
+                out.append(self._detection(ts, active=False, msg="SOS cancelled by the resident"))
                 continue
             new = not self.open or ts - self.last_press >= self.cfg.repeat_s
             self.last_press = ts
