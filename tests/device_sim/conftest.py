@@ -162,3 +162,41 @@ def home_with(devices: list[dict[str, str]]) -> HomeManifest:
             "devices": devices,
         }
     )
+
+
+def clear_retained(port: int, prefix: str = "zigbee2mqtt") -> int:
+    """Remove the retained messages under ``prefix/#`` (what a played Zigbee2MQTT left on the
+    shared broker); returns how many were removed."""
+    seen: set[str] = set()
+    marker = f"{prefix}/carewatch-test-marker"
+    done = threading.Event()
+
+    def on_message(_c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == marker:
+            done.set()  # the broker sends retained messages on subscribe, before this one
+        elif msg.retain and msg.payload:
+            seen.add(msg.topic)
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        client.subscribe(f"{prefix}/#", qos=1)
+        client.publish(marker, b"x", qos=1)
+        assert done.wait(10), "the marker never came back"
+        for topic in sorted(seen):
+            client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return len(seen)
+
+
+@pytest.fixture(autouse=True)
+def _no_retained_zigbee2mqtt_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A played Zigbee2MQTT's retained state and availability stay on the shared broker; clear
+    them after each simulator test so the next suite starts from an empty broker."""
+    yield
+    if "mosquitto" in request.fixturenames:
+        clear_retained(request.getfixturevalue("mosquitto").port)
