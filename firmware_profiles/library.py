@@ -175,7 +175,8 @@ def load_library(
     The built-in library, and each set of extra directories, is loaded once per process.
     """
     if path is not None:
-        return ProfileLibrary(load_profile(p) for p in profile_files(path))
+        files = [*profile_files(path), *(f for d in extra_dirs for f in profile_files(d))]
+        return ProfileLibrary(load_profile(p) for p in files)
     return _cached(tuple(str(Path(d).resolve()) for d in extra_dirs))
 
 

@@ -126,3 +126,10 @@ def test_an_undeclared_family_is_refused(tmp_path: Path) -> None:
     path = _extra(tmp_path, text, "acme-th5.yaml") / "acme-th5.yaml"
     with pytest.raises(ProfileError, match="family 'environment' is not built in"):
         load_profile(path)
+
+
+def test_extra_dirs_add_to_a_dir_given_instead_of_the_library(tmp_path: Path) -> None:
+    from firmware_profiles.library import BUILTIN_DIR
+
+    lib = load_library(BUILTIN_DIR, extra_dirs=[_extra(tmp_path)])
+    assert "acme-th1" in lib and "aqara-mccgq11lm" in lib
