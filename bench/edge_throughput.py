@@ -79,8 +79,21 @@ def workload(n: int) -> list[tuple[str, bytes]]:
     return out
 
 
+# The latency run's SOS button: a model with a cancel key (the TS0215A's `disarm`; on the
+# Aqara WXKG11LM every press type is an SOS), so each press is a new alarm.
+SOS_PROFILE = "tuya-ts0215a"
+
+
+def latency_home(directory: Path) -> Path:
+    """The bench home with its SOS button as the SOS_PROFILE model."""
+    path = directory / "home.yaml"
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(HOME.read_text().replace("profile: aqara-wxkg11lm", f"profile: {SOS_PROFILE}"))
+    return path
+
+
 def sos(ts: float, cancel: bool) -> tuple[str, bytes]:
-    prof = load_library().get("aqara-wxkg11lm")
+    prof = load_library().get(SOS_PROFILE)
     return prof.encode("li-sos-button", {"cancel" if cancel else "sos": True}, ts=ts)
 
 
@@ -166,7 +179,14 @@ async def wait_for(check: Callable[[], bool], *, step: float = 0.01, limit_s: fl
 async def latency_and_memory(mosq: MosquittoServer, presses: int, data: Path) -> dict[str, float]:
     """A gateway process gets SOS presses amid chatter; commit minus publish time."""
     proc = await asyncio.create_subprocess_exec(
-        *("carewatch-gateway", "run", "--home", str(HOME), "--broker", mosq.url),
+        *(
+            "carewatch-gateway",
+            "run",
+            "--home",
+            str(latency_home(data.parent)),
+            "--broker",
+            mosq.url,
+        ),
         *("--data-dir", str(data), "--log-level", "WARNING"),
         preexec_fn=lambda: os.sched_setaffinity(0, {CORE_GATEWAY}),
     )
@@ -178,12 +198,12 @@ async def latency_and_memory(mosq: MosquittoServer, presses: int, data: Path) ->
             for i in range(presses):
                 for topic, payload in chatter[i * 10 : i * 10 + 10]:
                     await client.publish(topic, payload, qos=0)
-                ts = T0 + 1000 + i * 120
+                ts = round(time.time(), 3)  # now: a device time the gateway accepts as is
                 topic, payload = sos(ts, cancel=False)
                 published[round(ts * 1000)] = time.time()
                 await client.publish(topic, payload, qos=1)
                 await asyncio.sleep(0.05)
-                topic, payload = sos(ts + 5, cancel=True)
+                topic, payload = sos(ts + 0.5, cancel=True)
                 await client.publish(topic, payload, qos=1)
                 await asyncio.sleep(0.05)
         await asyncio.sleep(1.0)

@@ -188,7 +188,7 @@ async def _watch(cfg: GatewayConfig, duration: float | None, live: bool) -> Devi
                 msg = None
             if msg is not None:
                 route = router.route(msg.topic.value)
-                if route is not None:
+                if route is not None and not route.availability:
                     try:
                         readings = route.profile.decode(
                             msg.topic.value, payload_bytes(msg.payload), received_at=time.time()
