@@ -412,11 +412,12 @@ class Gateway:
         log.info("detector state restored file=%s detectors=%d", path, len(data["detectors"]))
 
     async def _save_at_barrier(self) -> None:
-        """Save the state, the last state values as they were when a barrier passed decode:
-        those of messages already committed, so a message replayed after a crash (not yet
-        acknowledged) is never taken for a repeat of a value whose alarm was not written.
-        The detectors' state is taken as it is now, as before (a replayed press or reading
-        gives the same stable alarm id)."""
+        """Save the state as it was when a barrier passed each stage: exactly that of the
+        messages committed before it. A message replayed after a crash is then never taken
+        for a repeat of a value (or a press) whose alarm was not yet written; one committed
+        and acknowledged after the barrier is not in the state, which only ever repeats an
+        event (its alarm key is stable) and never loses one (a cancel always reaches the
+        alarm manager)."""
         barrier = Barrier(save=True)
         try:
             async with asyncio.timeout(STALL_S):  # not wait_for: it can swallow a cancel
@@ -425,7 +426,7 @@ class Gateway:
         except TimeoutError:
             log.warning("state not saved: the pipeline did not pass a barrier in %.0fs", STALL_S)
             return
-        self.save_state({"detectors": self.bank.state(), **barrier.state})
+        self.save_state(barrier.state)
 
     def save_state(self, state: dict[str, Any] | None = None) -> None:
         """Write the detectors' state and the last state values as JSON, atomically

@@ -72,8 +72,8 @@ class BridgeState:
 class Barrier:
     """Passes every stage in order; ``done`` is set once the outbox committed all before it.
 
-    A ``save`` barrier collects, in ``state``, the decode stage's last state values as they
-    were when it passed: exactly those of the messages committed before it. A ``swap`` barrier
+    A ``save`` barrier collects, in ``state``, each stage's state as it was when the barrier
+    passed: exactly the state of the messages committed before it. A ``swap`` barrier
     carries a new home manifest; each stage switches to it as the barrier passes
     (edge.homereload).
     """

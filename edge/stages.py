@@ -333,6 +333,8 @@ class Stages:
             if isinstance(item, Barrier):
                 if item.swap is not None:
                     self._swap_detectors(item.swap)
+                if item.save:
+                    item.state["detectors"] = self.bank.state()
                 await self.q.detections.put(item)
                 self.q.readings.task_done()
                 continue
