@@ -79,8 +79,8 @@ async def test_kill_9_mid_run_loses_no_alarm(
     log = tmp_path / "gateway.log"
     proc = spawn(config, log)
     try:
-        await wait_until(lambda: "gateway running" in log.read_text(), what="gateway start")
-        await asyncio.sleep(0.5)  # subscribed
+        # Subscribed: what is published before the first session exists reaches no one.
+        await wait_until(lambda: "broker connected" in log.read_text(), what="gateway subscribed")
         player = asyncio.create_task(play(mosquitto.port, float(int(time.time()))))
         await wait_until(lambda: len(alarms_in(data)) >= 5, what="first alarms committed")
         proc.send_signal(signal.SIGKILL)
