@@ -7,8 +7,18 @@ from pathlib import Path
 from edge.alarms import AlarmManager
 from edge.config import AlarmsConfig
 from edge.detectors.base import Detection
+from edge.detectors.sos import SosDetector
 from edge.items import Activity, Tick
-from protocol import Alarm, AlarmAction, AlarmKind, AlarmUpdate, Severity, load_home
+from protocol import (
+    Alarm,
+    AlarmAction,
+    AlarmKind,
+    AlarmUpdate,
+    Reading,
+    ReadingKind,
+    Severity,
+    load_home,
+)
 
 T0 = 1_732_320_000.0
 
@@ -131,6 +141,30 @@ def test_restore_resumes_open_alarms(home_file: Path) -> None:
     assert resumed.handle(fall(T0 + 5, score=0.6)) == []  # still the same open alarm
     [update] = resumed.handle(Tick(T0 + 130))
     assert isinstance(update, AlarmUpdate) and update.alarm_id == alarm.alarm_id
+
+
+def test_a_cancel_after_a_crash_ends_the_sos_the_saved_state_predates(home_file: Path) -> None:
+    """The press was committed and acknowledged after the last state save, then the gateway
+    was killed: the detector restarts from a state without the press, the alarm manager
+    from the outbox with the alarm open; the resident's cancel still ends it."""
+    button = SosDetector(device_id="sos_button")
+    before_press = button.state()
+    am = manager(home_file)
+    [alarm] = [
+        e
+        for d in button.feed(Reading("sos_button", T0, ReadingKind.SOS, value=True))
+        for e in am.handle(d)
+    ]
+    assert isinstance(alarm, Alarm)
+    restarted = SosDetector(device_id="sos_button")
+    restarted.restore(before_press)
+    resumed = manager(home_file)
+    resumed.restore([(alarm, Severity.CRITICAL, alarm.alarm_id)])
+    cancel = Reading("sos_button", T0 + 1, ReadingKind.CANCEL, value=True)
+    [update] = [e for d in restarted.feed(cancel) for e in resumed.handle(d)]
+    assert isinstance(update, AlarmUpdate) and update.action is AlarmAction.CANCEL
+    assert update.alarm_id == alarm.alarm_id and resumed.open_count == 0
+    assert [e for d in restarted.feed(cancel) for e in resumed.handle(d)] == []  # nothing open
 
 
 def test_a_fall_the_wearer_got_up_from_is_an_info_hint_raised_and_closed(
