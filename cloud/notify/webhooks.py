@@ -22,11 +22,15 @@ router = APIRouter(tags=["webhooks"])
 STATUS_PATH = "/webhooks/twilio/status"
 
 
-@router.post(STATUS_PATH, status_code=status.HTTP_204_NO_CONTENT)
+@router.post(STATUS_PATH, status_code=status.HTTP_200_OK)
 async def twilio_status(
     request: Request, session: SessionDep, form: Annotated[dict[str, str], Depends(signed_form)]
 ) -> Response:
-    """Store a message status once per (MessageSid, MessageStatus); repeats are no-ops."""
+    """Store a message status once per (MessageSid, MessageStatus); a replay is a no-op.
+
+    Every callback, first or replayed, is answered 200 with an empty body (Twilio wants a 2xx
+    and reads no TwiML from a status callback).
+    """
     sid, state = form.get("MessageSid", ""), form.get("MessageStatus", "")
     if not sid or not state or len(sid) > 64 or len(state) > 32:
         raise HTTPException(422, "MessageSid and MessageStatus: required, at most 64/32 chars")
@@ -36,7 +40,7 @@ async def twilio_status(
         await _record(session, sid, state, error, now)
     except IntegrityError:  # the same callback, concurrently: already recorded
         logger.info("duplicate status callback for %s", sid)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return Response(status_code=status.HTTP_200_OK)
 
 
 async def _record(

@@ -16,10 +16,10 @@ from twilio.request_validator import RequestValidator
 from cloud.auth.deps import Role
 from cloud.auth.service import create_user
 from cloud.db import make_engine, make_sessionmaker
-from cloud.dispatch.models import Offer, Task
+from cloud.dispatch.models import Offer, Task, TaskEvent
 from cloud.gateways.service import add_gateway
 from cloud.models import Worker
-from cloud.notify.models import DeliveryReceipt, Notification
+from cloud.notify.models import BlockedNumber, DeliveryReceipt, Notification
 from cloud.notify.push_standin import PushStandin
 from cloud.notify.twilio_standin import TwilioStandin
 from protocol.api import ALARMS_PATH
@@ -121,8 +121,7 @@ def test_alarm_to_sms_and_signed_replies(live: Any, db_url: str, twilio: TwilioS
         assert (task.state, task.outcome) == ("resolved", "assisted")
 
         sid = offers[0].sid
-        assert twilio.send_status(sid, "delivered") == 204
-        assert twilio.send_status(sid, "delivered") == 204  # a repeat changes nothing
+        assert twilio.send_status(sid, "delivered") == 200
         receipts = query(
             db_url,
             lambda s: s.scalars(select(DeliveryReceipt).where(DeliveryReceipt.provider_id == sid)),
@@ -238,3 +237,61 @@ def test_logs_carry_no_phone_number_in_clear(
     logged = caplog.text
     assert "SMS from unknown number +86*******8888 ignored" in logged  # the privacy policy's log
     assert stranger not in logged
+
+
+async def _delivery_state(s: Any) -> tuple[Any, ...]:
+    """Everything a status callback could touch: notifications, receipts, blocks, audit."""
+    notes = await s.execute(
+        select(
+            Notification.id,
+            Notification.state,
+            Notification.attempts,
+            Notification.provider_status,
+            Notification.last_error,
+            Notification.next_attempt_at,
+        ).order_by(Notification.id)
+    )
+    receipts = await s.execute(select(DeliveryReceipt.provider_id, DeliveryReceipt.status))
+    blocked = await s.execute(select(BlockedNumber.phone, BlockedNumber.code))
+    events = await s.execute(select(TaskEvent.id, TaskEvent.action).order_by(TaskEvent.id))
+    return (
+        [tuple(r) for r in notes],
+        sorted(tuple(r) for r in receipts),
+        sorted(tuple(r) for r in blocked),
+        [tuple(r) for r in events],
+    )
+
+
+def test_a_replayed_status_callback_is_answered_200_and_changes_nothing(
+    live: Any, db_url: str, twilio: TwilioStandin
+) -> None:
+    """Twilio retries a callback it saw no 2xx for; each is applied once, every copy gets 200."""
+    server, credential = live
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        _post_alarm(http, credential, "status-1")
+        (offer, *_) = twilio.wait_for_messages(1, where=lambda m: m.to.startswith("+86138"))
+        assert offer.status_callback
+        sent = {
+            "MessageSid": offer.sid,
+            "MessageStatus": "sent",
+            "AccountSid": twilio.account_sid,
+            "To": offer.to,
+            "From": offer.from_,
+        }
+        undelivered = {**sent, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+
+        def post(form: dict[str, str]) -> httpx.Response:
+            sig = RequestValidator(TOKEN).compute_signature(offer.status_callback or "", form)
+            return http.post(
+                offer.status_callback or "", data=form, headers={"X-Twilio-Signature": sig}
+            )
+
+        for form in (sent, undelivered):
+            first = post(form)
+            assert (first.status_code, first.content) == (200, b""), first.text
+        before = query(db_url, _delivery_state)
+        assert "undelivered" in {n[3] for n in before[0]} and before[2]  # applied, blocked
+        for form in (sent, undelivered, sent):  # replays, out of order too
+            again = post(form)
+            assert (again.status_code, again.content) == (200, b""), again.text
+        assert query(db_url, _delivery_state) == before
