@@ -22,6 +22,7 @@ from cloud.notify.endpoints import policy_from
 from cloud.notify.subscriptions import register_subscription
 from cloud.privacy.access_log import Read, record_reads
 from cloud.privacy.policy import Audience, render
+from cloud.privacy.scope import worker_households
 from cloud.schemas import Public, Strict
 
 router = APIRouter(prefix="/api/v1/worker", tags=["worker app"])
@@ -232,9 +233,14 @@ async def routine_visit(
     session: SessionDep,
     user: WorkerUser,
 ) -> dict[str, int]:
-    """A routine visit: closes the household's open clues."""
+    """A routine visit: closes the household's open clues.
+
+    A worker may close only the clues of a household of a task offered or assigned to them
+    (the reads' scope); any other household is 404, as if it did not exist.
+    """
     worker = await _worker(session, user)
-    if await session.get(Household, household_id) is None:
+    in_scope = user.role != Role.WORKER or household_id in await worker_households(session, user)
+    if not in_scope or await session.get(Household, household_id) is None:
         raise HTTPException(404, f"household_id: {household_id!r} not found")
     now = _dispatcher(request).clock.now()
     res = await session.execute(

@@ -104,6 +104,13 @@ def test_worker_and_operator_api(
         clues = http.get("/api/v1/households/home-1/clues", headers=op).json()
         assert [c["kind"] for c in clues] == ["off_wrist"]
         assert http.get("/api/v1/households/nope/clues", headers=op).status_code == 404
+        visit_path = "/api/v1/worker/households/home-1/visit"
+        stranger = http.post(visit_path, headers=w)  # no task of w0's there (yet)
+        assert stranger.status_code == 404, stranger.text
+        assert http.post("/api/v1/worker/households/nope/visit", headers=w).status_code == 404
+        assert [
+            c["kind"] for c in http.get("/api/v1/households/home-1/clues", headers=op).json()
+        ] == ["off_wrist"]
 
         db(sqlite_url, lambda sm: raise_alarm(sm, city, "sos", "critical", now=datetime.now(UTC)))
         offered: list[Any] = []
@@ -117,6 +124,9 @@ def test_worker_and_operator_api(
         (delivery,) = push.wait_for_deliveries(1)  # the offer, also by push (the family: SMS)
         assert delivery.json()["number"] == card["number"]
         assert card["number"] in delivery.json()["body"]
+        visit = http.post(visit_path, headers=w)  # offered to w0: their visit closes the clue
+        assert visit.json() == {"closed": 1}
+        assert http.get("/api/v1/households/home-1/clues", headers=op).json() == []
 
         resp = http.post(f"/api/v1/tasks/{card['id']}/cancel", json={"reason": ""}, headers=op)
         assert resp.status_code == 422 and resp.json()["detail"][0]["field"] == "reason"
@@ -129,9 +139,7 @@ def test_worker_and_operator_api(
         )
         assert again.status_code == 409
 
-        visit = http.post("/api/v1/worker/households/home-1/visit", headers=w)
-        assert visit.json() == {"closed": 1}
-        assert http.get("/api/v1/households/home-1/clues", headers=op).json() == []
+        assert http.post(visit_path, headers=w).status_code == 404  # cancelled: out of scope
 
     async def check(sm: async_sessionmaker[AsyncSession]) -> tuple[list[Clue], list[str], Task]:
         async with sm() as s:
