@@ -5,6 +5,10 @@ time zone, hours off. A reading time before the gateway's build date, more than
 ``max_ahead_s`` after the receive time or more than ``max_behind_s`` before it is replaced
 by the receive time (the simulator's time under ``clock.source: sim``), and the alarm
 manager marks evidence and alarms built on it ``clock_suspect``.
+
+A device whose clock is wrong is wrong for every message: the first replaced time of a
+device is logged, then at most one line per ``WARN_EVERY_S`` of gateway time per device,
+counting the readings re-stamped since the last line (no log flood on a Pi's journald).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from protocol import Reading
 log = logging.getLogger(__name__)
 
 REMEMBERED = 64  # replaced times kept per device, for the alarm manager to recognise
+WARN_EVERY_S = 600.0  # at most one "device time implausible" line per device this often
 
 
 class TimeCheck:
@@ -29,6 +34,8 @@ class TimeCheck:
         self.max_behind_s = max_behind_s
         self.replaced = 0
         self._suspect: dict[str, deque[float]] = {}
+        self._warned_at: dict[str, float] = {}  # device -> gateway time of its last line
+        self._unlogged: dict[str, int] = {}  # device -> re-stamped since its last line
 
     def plausible(self, ts: float, now: float) -> bool:
         """A device time the gateway can believe, given its own ``now``."""
@@ -49,14 +56,28 @@ class TimeCheck:
             )
             self.replaced += 1
             self._suspect.setdefault(r.device_id, deque(maxlen=REMEMBERED)).append(now)
-            log.warning(
-                "device time implausible device=%s kind=%s device_ts=%.0f replaced_by=%.0f",
-                r.device_id,
-                r.kind,
-                r.ts,
-                now,
-            )
+            self._warn(r, now)
         return out
+
+    def _warn(self, r: Reading, now: float) -> None:
+        """Log the device's first replaced time, then one line per WARN_EVERY_S with a count."""
+        dev = r.device_id
+        count = self._unlogged.get(dev, 0) + 1
+        last = self._warned_at.get(dev)
+        if last is not None and now - last < WARN_EVERY_S:
+            self._unlogged[dev] = count
+            return
+        self._warned_at[dev] = now
+        self._unlogged[dev] = 0
+        log.warning(
+            "device time implausible device=%s kind=%s device_ts=%.0f replaced_by=%.0f "
+            "restamped_since_last=%d",
+            dev,
+            r.kind,
+            r.ts,
+            now,
+            count,
+        )
 
     def suspect(self, device_id: str | None, ts: float, *, within_s: float = 1.0) -> bool:
         """Whether ``ts`` of ``device_id`` is (near) a time this check put in."""
