@@ -14,6 +14,7 @@ and inactivity asks the same watch which sensors it cannot rely on.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -80,10 +81,10 @@ class SensorWatch:
         if not len(fired):
             return [], [], reading.ts
         ts = float(fired.max())
-        hours = np.unique(np.floor(fired / HOUR).astype(int))
-        new = int((hours > self.hour).sum())
+        hours = sorted({math.floor(x / HOUR) for x in fired.tolist()})
+        new = sum(h > self.hour for h in hours)
         self.hours += new
-        self.hour = max(self.hour, int(hours[-1]))
+        self.hour = max(self.hour, hours[-1])
         dev = reading.device_id
         back = [dev] if self.silent.pop(dev, None) is not None else []
         if dev in self.last:

@@ -247,6 +247,8 @@ class Persistence:
         out: list[tuple[float, bool]] = []
         if not len(t):
             return out
+        if len(t) == 1:  # a scalar reading: the same rule without the array work
+            return self._feed_one(float(t[0]), bool(on[0]), bool(off[0]))
         gap_before = np.diff(np.concatenate(([self.last_t], t))) > self.max_gap_s
         i = 0
         while i < len(t):
@@ -273,6 +275,25 @@ class Persistence:
             self.run_start = None
             i += j + 1
         self.last_t = float(t[-1])
+        return out
+
+    def _feed_one(self, t: float, on: bool, off: bool) -> list[tuple[float, bool]]:
+        """``feed`` for one sample."""
+        out: list[tuple[float, bool]] = []
+        mask = off if self.active else on
+        gap = t - self.last_t > self.max_gap_s
+        start = t
+        if self.run_start is not None and mask and not gap:
+            start = self.run_start
+        if not mask:
+            self.run_start = None
+        elif t - start >= self.hold[1 if self.active else 0]:
+            self.active = not self.active
+            out.append((t, self.active))
+            self.run_start = None
+        else:
+            self.run_start = start
+        self.last_t = t
         return out
 
     def state(self) -> dict[str, Any]:
