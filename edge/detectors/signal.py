@@ -75,8 +75,10 @@ def scalar_series(reading: Reading, detector: str) -> tuple[F64, F64]:
             raise DetectorInputError(
                 f"{where(detector, reading)}: value {value[:32]!r} is not a number or bool"
             )
-        v = np.array([float(value)])
-        t = np.array([reading.ts])
+        v0, t0 = float(value), float(reading.ts)
+        if math.isfinite(v0) and math.isfinite(t0):  # one sample: no mask to build
+            return np.array([t0]), np.array([v0])
+        return np.empty(0), np.empty(0)
     ok = np.isfinite(v) & np.isfinite(t)
     return t[ok], v[ok]
 
