@@ -44,8 +44,10 @@ def scenarios() -> dict[str, dict[str, object]]:
 
 
 def wait_for_start(log: Path, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):  # at most 30 s
-        if "gateway running" in log.read_text() or proc.poll() is not None:
+    """Until the gateway is subscribed: what is published before its first session exists
+    reaches no one."""
+    for _ in range(300):  # at least 30 s
+        if "broker connected" in log.read_text() or proc.poll() is not None:
             return
         time.sleep(0.1)
 
@@ -73,7 +75,6 @@ async def play_on(name: str, speed: int, broker: MosquittoServer, tmp: Path) -> 
         )
         try:
             await asyncio.to_thread(wait_for_start, log, gateway)
-            await asyncio.sleep(0.5)
             sim = [
                 *("carewatch-sim", "run", name, "--broker", broker.url, "--speed", str(speed)),
                 *("--truth", str(truth), "--quiet"),
