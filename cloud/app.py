@@ -2,7 +2,7 @@
 
 ``app.state`` holds: ``settings``, ``engine``, ``sessionmaker``, ``influx`` (InfluxWriter),
 ``gateway_auth`` (GatewayAuth), ``heartbeats`` (HeartbeatRecorder), ``login_lockouts``
-(Lockouts), ``alarm_wakeup``
+(Lockouts), ``login_gate`` (AttemptGate), ``alarm_wakeup``
 (asyncio.Event set after new alarms are committed) and ``lifespan_hooks``.
 
 A feature package (e.g. ``cloud.dispatch``) plugs in by defining ``install(app)``, which
@@ -25,7 +25,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from fastapi import FastAPI
 
 from cloud.alarms.routes import router as alarms_router
-from cloud.auth.limits import Lockouts
+from cloud.auth.limits import AttemptGate, Lockouts
 from cloud.auth.routes import router as auth_router
 from cloud.db import make_engine, make_sessionmaker
 from cloud.errors import install_error_handlers
@@ -70,6 +70,7 @@ def create_app(
     app.state.heartbeats = HeartbeatRecorder(app.state.sessionmaker)
     app.state.delivery_watch = DeliveryWatch(app.state.sessionmaker)
     app.state.login_lockouts = Lockouts()
+    app.state.login_gate = AttemptGate()
     app.state.influx = None
     app.state.lifespan_hooks = []
     app.add_middleware(MetricsMiddleware)

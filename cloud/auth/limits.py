@@ -4,10 +4,19 @@ The log is in the shared database, so every service instance counts the same fai
 Once a lockout is found, this instance remembers it until it ends (``Lockouts``): the
 attempts that follow are answered 429 from memory, without touching the database, and
 only counted (``carewatch_login_limited_total``), so a flood of them costs next to nothing.
+
+Attempts for one account or from one address take turns on an instance (``AttemptGate``):
+each is counted against the limit only after the one before it is in the log, so a burst
+of parallel wrong passwords gets exactly the limit's 401s here. Several instances share
+only the log: each may have one attempt per key in flight at once, so up to
+``limit + instances - 1`` failures can be checked before the lockout starts.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 
 from prometheus_client import Counter
@@ -23,6 +32,36 @@ LIMITED = Counter("carewatch_login_limited_total", "Logins answered 429 (too man
 Key = tuple[str, str]  # ("account", username) or ("client", address)
 
 
+def _keys(username: str, client: str) -> tuple[Key, Key]:
+    return ("account", username[:64]), ("client", client[:64])
+
+
+class AttemptGate:
+    """One login attempt at a time per account and per client address on this instance."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Key, asyncio.Lock] = {}
+        self._users: dict[Key, int] = {}
+
+    @asynccontextmanager
+    async def turn(self, username: str, client: str) -> AsyncIterator[None]:
+        """Wait for the account's and the address's turn (always taken in that order)."""
+        keys = _keys(username, client)
+        for key in keys:
+            self._locks.setdefault(key, asyncio.Lock())
+            self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with AsyncExitStack() as stack:
+                for key in keys:
+                    await stack.enter_async_context(self._locks[key])
+                yield
+        finally:
+            for key in keys:  # forget keys nobody waits for: the table stays small
+                self._users[key] -= 1
+                if not self._users[key]:
+                    del self._users[key], self._locks[key]
+
+
 class Lockouts:
     """Accounts and addresses this instance knows to be locked, and until when."""
 
@@ -34,7 +73,7 @@ class Lockouts:
         """Seconds left of a known lockout of the account or the address, or None."""
         left = [
             (until - now).total_seconds()
-            for key in (("account", username[:64]), ("client", client[:64]))
+            for key in _keys(username, client)
             if (until := self._until.get(key)) is not None and until > now
         ]
         return max(left) if left else None

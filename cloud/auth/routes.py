@@ -9,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import Field
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth import audit
 from cloud.auth.clients import client_address
 from cloud.auth.deps import CurrentUser, Role, require_roles
-from cloud.auth.limits import LIMITED, Lockouts, locked_until
+from cloud.auth.limits import LIMITED, AttemptGate, Lockouts, locked_until
 from cloud.auth.models import ApiToken, User
 from cloud.auth.passwords import token_hash
 from cloud.auth.service import (
@@ -74,38 +75,61 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> To
     """Exchange username and password for a bearer token.
 
     Failed logins are limited per account and per client address (429 with
-    ``Retry-After``); each attempt checked is written to the auth audit log, and so is
+    ``Retry-After``); attempts for one account or address take turns on this instance
+    (``AttemptGate``), each attempt checked is written to the auth audit log, and so is
     the first refused one of each lockout (the rest are counted).
     """
     settings: Settings = request.app.state.settings
     lockouts: Lockouts = request.app.state.login_lockouts
+    gate: AttemptGate = request.app.state.login_gate
     client = client_address(request, settings.trusted_proxies)
-    now = utcnow()
-    wait = lockouts.wait(body.username, client, now)
-    if wait is None:
-        found = await locked_until(session, settings, body.username, client, now)
-        if found:  # a new lockout: audited once here, the attempts that follow only counted
-            lockouts.lock(found, now)
-            wait = lockouts.wait(body.username, client, now)
-            audit.record(
-                session,
-                audit.LOGIN_LIMITED,
-                username=body.username,
-                client=client,
-                now=now,
-                detail={
-                    "until": max(found.values()).isoformat(),
-                    "locked": sorted(k for k, _ in found),
-                },
-            )
-            await session.commit()
+    wait = lockouts.wait(body.username, client, utcnow())
+    if wait is None:  # a known lockout is answered at once; the others take their turn
+        async with gate.turn(body.username, client):
+            now = utcnow()
+            wait = await _lockout_wait(session, settings, lockouts, body.username, client, now)
+            if wait is None:
+                return await _attempt(session, settings, body, client, now)
+    LIMITED.inc()
+    raise HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        "too many failed logins for this account or address; try again later",
+        headers={"Retry-After": str(max(1, math.ceil(wait)))},
+    )
+
+
+async def _lockout_wait(
+    session: AsyncSession,
+    settings: Settings,
+    lockouts: Lockouts,
+    username: str,
+    client: str,
+    now: datetime,
+) -> float | None:
+    """Seconds left of a lockout of the account or address (the turn before may have begun it)."""
+    wait = lockouts.wait(username, client, now)
     if wait is not None:
-        LIMITED.inc()
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many failed logins for this account or address; try again later",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
+        return wait
+    found = await locked_until(session, settings, username, client, now)
+    if not found:
+        return None
+    lockouts.lock(found, now)  # a new lockout: audited once here, what follows only counted
+    audit.record(
+        session,
+        audit.LOGIN_LIMITED,
+        username=username,
+        client=client,
+        now=now,
+        detail={"until": max(found.values()).isoformat(), "locked": sorted(k for k, _ in found)},
+    )
+    await session.commit()
+    return lockouts.wait(username, client, now)
+
+
+async def _attempt(
+    session: AsyncSession, settings: Settings, body: LoginRequest, client: str, now: datetime
+) -> TokenOut:
+    """Check the password (audited either way): a token, or 401."""
     user = await authenticate(session, body.username, body.password)
     if user is None:
         audit.record(session, audit.LOGIN_FAILED, username=body.username, client=client, now=now)

@@ -105,6 +105,26 @@ async def test_failed_logins_are_limited_per_client_address(rig: Rig) -> None:
         assert (await _login(other, "disp", "dispatcher-password")).status_code == 200
 
 
+async def test_a_parallel_burst_gets_no_more_401s_than_the_limit(rig: Rig) -> None:
+    """32 wrong passwords at once, per account and per address: the limit's 401s, then 429s.
+
+    One instance has no slack: attempts for one account or address take turns (several
+    instances sharing the database may each add one attempt in flight; see limits.py).
+    """
+    async with rig.client() as http:
+        burst = await asyncio.gather(*(_login(http, "admin", "wrong-password") for _ in range(32)))
+    codes = sorted(r.status_code for r in burst)
+    assert codes == [401] * 3 + [429] * 29, codes
+    async with rig.client("203.0.113.8") as http:
+        burst = await asyncio.gather(
+            *(_login(http, f"guess{i}", "wrong-password") for i in range(32))
+        )
+    codes = sorted(r.status_code for r in burst)
+    assert codes == [401] * 6 + [429] * 26, codes
+    failed = [e for e in await rig.events() if e[0] == "login_failed"]
+    assert len(failed) == 3 + 6
+
+
 async def test_forwarded_for_is_believed_only_from_trusted_proxies(db_url: str) -> None:
     spoofed = await _rig(db_url)
     try:
