@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,9 +28,12 @@ from cloud.notify.models import (
     SENDING,
     SENT,
     BlockedNumber,
+    DeliveryReceipt,
     Notification,
     PushSubscription,
 )
+from cloud.notify.sms import PERMANENT_CODES
+from cloud.notify.status import lock_sid, status_rank
 from cloud.privacy.policy import log_phone
 
 logger = logging.getLogger(__name__)
@@ -264,6 +267,10 @@ class OutboxSender:
         self, now: datetime, claimed: Sequence[Notification], results: Sequence[_Result]
     ) -> None:
         async with self.sessionmaker() as session, session.begin():
+            sids = sorted({r.provider_id for r in results if r.provider_id})
+            for sid in sids:  # before the row locks, in the callback's order: no deadlock
+                await lock_sid(session, sid)
+            receipts = await _receipts(session, sids)
             ids = [r.row_id for r in results]
             rows = {
                 n.id: n
@@ -281,6 +288,9 @@ class OutboxSender:
                     row.state, row.sent_at = SENT, now
                     row.provider_id, row.provider_status = res.provider_id, res.provider_status
                     row.last_error = None
+                    # a status callback can come before the send response is stored
+                    for receipt in receipts.get(res.provider_id or "", []):
+                        await self._apply_receipt(session, row, receipt, now)
                     continue
                 row.last_error = f"{err.code}: {err}"[:500]
                 if err.permanent:
@@ -295,6 +305,15 @@ class OutboxSender:
                 )
                 if row.channel == "sms" and row.attempts == self.max_attempts:
                     await self._push_fallback(session, row, now)
+
+    async def _apply_receipt(
+        self, session: AsyncSession, row: Notification, receipt: DeliveryReceipt, now: datetime
+    ) -> None:
+        """What the status callback would have done had the row already had its SID."""
+        if status_rank(receipt.status) >= status_rank(row.provider_status):
+            row.provider_status = receipt.status
+        if is_permanent(receipt.error_code):
+            await block_number(session, row.address, receipt.error_code, now)
 
     async def _after_failure(
         self, session: AsyncSession, row: Notification, err: DeliveryError, now: datetime
@@ -338,6 +357,24 @@ class OutboxSender:
             row.last_error,
             len(fallback),
         )
+
+
+async def _receipts(session: AsyncSession, sids: Sequence[str]) -> dict[str, list[DeliveryReceipt]]:
+    """The stored status callbacks of ``sids``, oldest first."""
+    out: dict[str, list[DeliveryReceipt]] = {}
+    if sids:
+        for r in await session.scalars(
+            select(DeliveryReceipt)
+            .where(DeliveryReceipt.provider_id.in_(sids))
+            .order_by(DeliveryReceipt.id)
+        ):
+            out.setdefault(r.provider_id, []).append(r)
+    return out
+
+
+def is_permanent(error_code: str | None) -> TypeGuard[str]:
+    """True for a Twilio error code that means the number will never take an SMS."""
+    return bool(error_code and error_code.isdigit() and int(error_code) in PERMANENT_CODES)
 
 
 async def block_number(session: AsyncSession, phone: str, code: str, now: datetime) -> None:

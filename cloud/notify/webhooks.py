@@ -7,15 +7,15 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db import SessionDep
 from cloud.notify.models import DeliveryReceipt, Notification
-from cloud.notify.outbox import block_number
+from cloud.notify.outbox import block_number, is_permanent
 from cloud.notify.signature import signed_form
-from cloud.notify.sms import PERMANENT_CODES
+from cloud.notify.status import later_than, lock_sid
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])
@@ -47,6 +47,7 @@ async def _record(
     session: AsyncSession, sid: str, state: str, error: str | None, now: datetime
 ) -> None:
     async with session.begin():
+        await lock_sid(session, sid)
         seen = await session.scalar(
             select(DeliveryReceipt.id).where(
                 DeliveryReceipt.provider_id == sid, DeliveryReceipt.status == state
@@ -59,10 +60,16 @@ async def _record(
         )
         await session.execute(
             update(Notification)
-            .where(Notification.provider_id == sid)
+            .where(
+                Notification.provider_id == sid,
+                or_(
+                    Notification.provider_status.is_(None),
+                    Notification.provider_status.not_in(later_than(state)),
+                ),
+            )
             .values(provider_status=state)
         )
-        if error and error.isdigit() and int(error) in PERMANENT_CODES:
+        if is_permanent(error):
             phone = await session.scalar(
                 select(Notification.address).where(Notification.provider_id == sid).limit(1)
             )

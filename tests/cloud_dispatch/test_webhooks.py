@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,11 +17,15 @@ from cloud.auth.deps import Role
 from cloud.auth.service import create_user
 from cloud.db import make_engine, make_sessionmaker
 from cloud.dispatch.models import Offer, Task, TaskEvent
+from cloud.dispatch.service import build_senders
 from cloud.gateways.service import add_gateway
 from cloud.models import Worker
 from cloud.notify.models import BlockedNumber, DeliveryReceipt, Notification
+from cloud.notify.outbox import OutboxSender, Recipient, enqueue
 from cloud.notify.push_standin import PushStandin
+from cloud.notify.sms import SmsReceipt, SmsSender
 from cloud.notify.twilio_standin import TwilioStandin
+from cloud.settings import Settings
 from protocol.api import ALARMS_PATH
 from testbed import free_port
 from tests.cloud_dispatch.conftest import (
@@ -300,3 +304,63 @@ def test_a_replayed_status_callback_is_answered_200_and_changes_nothing(
             again = post(form)
             assert (again.status_code, again.content) == (200, b""), again.text
         assert query(db_url, _footprint(offer.sid)) == before
+
+
+class CallbackFirst:
+    """An SMS channel whose send response comes back only once Twilio's status callback for
+    that message has been answered 200 (stored): the order the outbox must survive."""
+
+    def __init__(self, sms: SmsSender, twilio: TwilioStandin) -> None:
+        self.sms, self.twilio = sms, twilio
+
+    async def send(self, to: str, body: str) -> SmsReceipt:
+        receipt = await self.sms.send(to, body)
+        code = await asyncio.to_thread(
+            self.twilio.send_status, receipt.provider_id, "undelivered", 30003
+        )
+        assert code == 200
+        return receipt
+
+
+async def _send_with_callback_first(settings: Settings, twilio: TwilioStandin) -> None:
+    url = settings.database_url
+    sms, _push = build_senders(settings)
+    assert sms is not None
+    engine = make_engine(url)
+    sm = make_sessionmaker(engine)
+    later = datetime.now(UTC) + timedelta(days=1)  # not due for the server's own outbox
+    try:
+        async with sm() as s, s.begin():
+            await enqueue(
+                s,
+                Recipient("worker:99", "+8613900000099"),
+                purpose="offer",
+                body="任务 T9",
+                now=datetime.now(UTC),
+                not_before=later,
+                push=False,
+            )
+        outbox = OutboxSender(sm, sms=CallbackFirst(sms, twilio), push=None)
+        assert await outbox.process(later + timedelta(seconds=1)) == 1
+    finally:
+        await sms.close()
+        await engine.dispose()
+
+
+def test_status_callback_before_the_send_result_is_not_lost(
+    live: Any, db_url: str, twilio: TwilioStandin, vapid: tuple[str, str]
+) -> None:
+    server, _ = live
+    settings = settings_for(db_url, twilio, vapid, public_url=server.url)
+    asyncio.run(_send_with_callback_first(settings, twilio))
+
+    async def outcome(s: Any) -> tuple[Any, ...]:
+        row = await s.scalar(select(Notification).where(Notification.recipient == "worker:99"))
+        block = await s.get(BlockedNumber, "+8613900000099")
+        return row.state, row.provider_status, block and block.code
+
+    # the callback's status, not the send response's "queued"; its permanent error blocks
+    assert query(db_url, outcome) == ("sent", "undelivered", "30003")
+    (msg,) = [m for m in twilio.messages if m.to == "+8613900000099"]
+    assert twilio.send_status(msg.sid, "sent") == 200  # late and out of order: stored only
+    assert query(db_url, outcome) == ("sent", "undelivered", "30003")
