@@ -309,13 +309,14 @@ class Stages:
     def _checked(self, readings: list[Reading], received_at: float) -> list[Reading]:
         """Implausible device times re-stamped with the gateway's now: the receive time,
         corrected by the cloud's clock while the gateway's own is known to be wrong (no RTC,
-        no NTP yet); the simulator's under ``clock.source: sim``, once it has spoken."""
+        no NTP yet); the simulator's under ``clock.source: sim``, once it has spoken, against
+        which alone a simulated device time is judged (no wall-clock build date)."""
         assert self.timecheck is not None
         if self.sim_clock is None:
             return self.timecheck.check(readings, received_at + self.clock_correction_s)
         if self.sim_clock.now is None:
             return readings
-        return self.timecheck.check(readings, self.sim_clock.now)
+        return self.timecheck.check(readings, self.sim_clock.now, simulated=True)
 
     # -- detect -------------------------------------------------------------------------
 

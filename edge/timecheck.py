@@ -4,7 +4,9 @@ A device after a battery change or an RTC reset stamps its messages 1970; one wi
 time zone, hours off. A reading time before the gateway's build date, more than
 ``max_ahead_s`` after the receive time or more than ``max_behind_s`` before it is replaced
 by the receive time (the simulator's time under ``clock.source: sim``), and the alarm
-manager marks evidence and alarms built on it ``clock_suspect``.
+manager marks evidence and alarms built on it ``clock_suspect``. Under ``clock.source: sim``
+the device times are the simulated clock, judged against it alone: the build date is a
+fact about the wall clock, and a scenario may play any date.
 
 A device whose clock is wrong is wrong for every message: the first replaced time of a
 device is logged, then at most one line per ``WARN_EVERY_S`` of gateway time per device,
@@ -37,15 +39,20 @@ class TimeCheck:
         self._warned_at: dict[str, float] = {}  # device -> gateway time of its last line
         self._unlogged: dict[str, int] = {}  # device -> re-stamped since its last line
 
-    def plausible(self, ts: float, now: float) -> bool:
-        """A device time the gateway can believe, given its own ``now``."""
-        return ts >= self.earliest and now - self.max_behind_s <= ts <= now + self.max_ahead_s
+    def plausible(self, ts: float, now: float, *, simulated: bool = False) -> bool:
+        """A device time the gateway can believe, given its own ``now`` (the simulator's
+        when ``simulated``: then the wall-clock build date does not apply)."""
+        if not simulated and ts < self.earliest:
+            return False
+        return now - self.max_behind_s <= ts <= now + self.max_ahead_s
 
-    def check(self, readings: list[Reading], now: float) -> list[Reading]:
+    def check(
+        self, readings: list[Reading], now: float, *, simulated: bool = False
+    ) -> list[Reading]:
         """The readings, those with an implausible time re-stamped ``now``."""
         out = readings
         for i, r in enumerate(readings):
-            if self.plausible(r.ts, now):
+            if self.plausible(r.ts, now, simulated=simulated):
                 continue
             if out is readings:
                 out = list(readings)

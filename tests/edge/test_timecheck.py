@@ -49,3 +49,22 @@ def test_a_device_still_wrong_later_logs_again_with_the_count(
     got = lines(caplog)
     assert len(got) == 2
     assert "restamped_since_last=1" in got[0] and "restamped_since_last=6" in got[1]
+
+
+def test_simulated_times_are_judged_against_the_simulated_clock_not_the_build_date() -> None:
+    """Under ``clock.source: sim`` a scenario may play a date before the build date: a
+    press and the cancel 2 s later keep their own times (nothing re-stamped, nothing marked
+    suspect); a simulated time far from the simulator's now is still replaced."""
+    sim_now = NOW - 400 * 86400  # a scenario a year before the gateway was built
+    check = TimeCheck(earliest=NOW - 86400, max_ahead_s=300, max_behind_s=86400)
+    press = Reading("cord", sim_now, ReadingKind.SOS, True)
+    cancel = Reading("cord", sim_now + 2, ReadingKind.CANCEL, True)
+    out = check.check([press, cancel], sim_now + 2, simulated=True)
+    assert [r.ts for r in out] == [sim_now, sim_now + 2]
+    assert check.replaced == 0 and not check.suspect("cord", sim_now + 2)
+    [ahead] = check.check(
+        [Reading("cord", sim_now + 3600, ReadingKind.SOS, True)], sim_now, simulated=True
+    )
+    assert ahead.ts == sim_now and check.replaced == 1
+    [wall] = check.check([press], sim_now + 2)
+    assert wall.ts == sim_now + 2, "on the wall clock the build date still applies"
